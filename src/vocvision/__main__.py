@@ -1,0 +1,3 @@
+from vocvision.cli import main
+
+main()

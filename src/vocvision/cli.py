@@ -1,0 +1,265 @@
+"""`vocvision` command line: a thin typer layer over `vocvision.pipeline` and friends."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from .launcher import configure_threads, reexec_with_malloc_settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Train, predict, submit, score and report on a small labelled image set.",
+)
+console = Console()
+
+Epochs = Annotated[int | None, typer.Option(help="Epochs for both models (default: per model).")]
+Backbone = Annotated[str, typer.Option(help="timm backbone, e.g. tf_efficientnet_lite0/1/2.")]
+Pretrained = Annotated[str, typer.Option(help="package (offline wheels) | hub | none | PATH.")]
+Seed = Annotated[int, typer.Option(help="Seed for splits, initialisation and augmentation.")]
+ConfigFile = Annotated[Path | None, typer.Option(help="run_config.json to start from.")]
+
+
+def _config(
+    config_file,
+    epochs,
+    backbone,
+    pretrained,
+    seed,
+    accelerator="auto",
+    devices="auto",
+    precision="32-true",
+    max_train_images=None,
+):
+    from .config import RunConfig
+
+    config = RunConfig.load(config_file) if config_file else RunConfig()
+    for task in (config.classifier, config.segmenter):
+        task.backbone, task.pretrained = backbone, pretrained
+        if epochs is not None:
+            task.epochs = epochs
+    config.seed, config.accelerator, config.devices = seed, accelerator, devices
+    config.precision, config.max_train_images = precision, max_train_images
+    return config
+
+
+def _print_score(score) -> None:
+    table = Table("score", "mean Dice")
+    for name, value in score.as_dict().items():
+        table.add_row(name, f"{value:.4f}")
+    console.print(table)
+
+
+@app.command()
+def run(
+    data: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout data folder.")],
+    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/run"),
+    epochs: Epochs = None,
+    backbone: Backbone = "tf_efficientnet_lite0",
+    pretrained: Pretrained = "package",
+    seed: Seed = 0,
+    config_file: ConfigFile = None,
+    accelerator: str = "auto",
+    devices: str = "auto",
+    precision: str = "32-true",
+    resume: Annotated[bool, typer.Option(help="Continue from last.ckpt.")] = False,
+) -> None:
+    """Train both models, predict the test split, write submission.csv, score it, report."""
+    from .pipeline import run as run_pipeline
+
+    config = _config(
+        config_file, epochs, backbone, pretrained, seed, accelerator, devices, precision
+    )
+    result = run_pipeline(data, out, config, resume=resume)
+    if result.score:
+        _print_score(result.score)
+    console.print(f"submission: {result.submission}\nreport:     {result.report}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Demo folder (data/ and run/ inside).")] = Path("demo"),
+    images: Annotated[int, typer.Option(help="Synthetic training images.")] = 160,
+    epochs: Annotated[int, typer.Option(help="Epochs for each model.")] = 8,
+    pretrained: Pretrained = "package",
+) -> None:
+    """Generate the built-in synthetic dataset and run the whole job on it."""
+    from .config import RunConfig
+    from .data import make_synthetic, write_kaggle, write_truth
+    from .pipeline import run as run_pipeline
+
+    data = out / "data"
+    write_kaggle(make_synthetic(images, seed=0), data, "train")
+    test = make_synthetic(max(8, images // 4), seed=1, first_id=100_000)
+    write_kaggle(test, data, "test", hide_labels=True)
+    write_truth(test, data)
+    config = RunConfig()
+    for task in (config.classifier, config.segmenter):
+        task.epochs, task.pretrained, task.image_size = epochs, pretrained, 128
+    result = run_pipeline(data, out / "run", config)
+    _print_score(result.score)
+    console.print(f"submission: {result.submission}\nreport:     {result.report}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout data folder.")],
+    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/run"),
+    model: Annotated[list[str] | None, typer.Option(help="classifier and/or segmenter.")] = None,
+    epochs: Epochs = None,
+    backbone: Backbone = "tf_efficientnet_lite0",
+    pretrained: Pretrained = "package",
+    seed: Seed = 0,
+    config_file: ConfigFile = None,
+    accelerator: str = "auto",
+    devices: str = "auto",
+    precision: str = "32-true",
+    max_train_images: Annotated[int | None, typer.Option(help="Use only the first N.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from last.ckpt.")] = False,
+) -> None:
+    """Train the classifier and/or the segmenter; checkpoints go to OUT/<model>/checkpoints."""
+    from .pipeline import MODELS
+    from .pipeline import train as train_models
+
+    config = _config(
+        config_file,
+        epochs,
+        backbone,
+        pretrained,
+        seed,
+        accelerator,
+        devices,
+        precision,
+        max_train_images,
+    )
+    for kind, path in train_models(data, out, config, tuple(model or MODELS), resume).items():
+        console.print(f"{kind}: {path}")
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder from `train`.")],
+    data: Annotated[Path | None, typer.Option(help="Data folder (default: the run's).")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Split (default: the run's test split).")
+    ] = None,
+) -> None:
+    """Predict a split; writes RUN_DIR/predictions/<split>.npz."""
+    from .pipeline import predict_split
+
+    console.print(f"predictions: {predict_split(run_dir, data, split)}")
+
+
+@app.command()
+def submit(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder with predictions.")],
+    split: Annotated[str | None, typer.Option(help="Predicted split (default: test).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Class probability threshold.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV path (default RUN_DIR/submission.csv).")
+    ] = None,
+) -> None:
+    """Write submission.csv (Kaggle format) from saved predictions, validated."""
+    from .pipeline import Predictions, classifier_threshold, read_run_info
+    from .pipeline import submit as write
+
+    split = split or read_run_info(run_dir)["test_split"]
+    predictions = Predictions.load(run_dir / "predictions" / f"{split}.npz")
+    threshold = classifier_threshold(run_dir) if threshold is None else threshold
+    console.print(f"submission: {write(predictions, out or run_dir / 'submission.csv', threshold)}")
+
+
+@app.command()
+def score(
+    submission: Annotated[Path, typer.Argument(help="submission.csv to score.")],
+    truth: Annotated[Path, typer.Option(help="solution.csv, or a truth/ folder holding it.")],
+) -> None:
+    """Mean Dice of a submission against the truth: overall and each half."""
+    from .submission import score_submission
+
+    _print_score(score_submission(submission, truth))
+
+
+@app.command()
+def validate(
+    submission: Annotated[Path, typer.Argument(help="submission.csv to check.")],
+    data: Annotated[Path, typer.Option(help="Kaggle-layout folder whose test/ it predicts.")],
+) -> None:
+    """Check ids, RLE syntax and that every run lies inside its array."""
+    from .data import read_kaggle
+    from .submission import validate_submission
+
+    test = read_kaggle(data, "test")
+    sizes = {
+        s.id: (test.num_classes, test.num_classes * s.image.shape[0] * s.image.shape[1])
+        for s in test.samples
+    }
+    problems = validate_submission(submission, test.ids, sizes)
+    for problem in problems:
+        console.print(f"[red]{problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"{submission}: valid ({len(test)} images)")
+
+
+@app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout folder.")],
+    out: Annotated[Path, typer.Argument(help="Folder for the other layout.")],
+    train_split: Annotated[str, typer.Option(help="VOC split that becomes train/.")] = "train",
+    test_split: Annotated[str, typer.Option(help="VOC split that becomes test/ + truth/.")] = "val",
+) -> None:
+    """VOC -> Kaggle (test labels hidden, truth/ kept aside) or Kaggle -> VOC."""
+    from .data import convert as convert_layout
+
+    console.print(f"wrote a {convert_layout(source, out, train_split, test_split)} layout to {out}")
+
+
+@app.command()
+def synthesize(
+    out: Annotated[Path, typer.Argument(help="Folder for a Kaggle-layout synthetic dataset.")],
+    train_images: int = 160,
+    test_images: int = 40,
+    seed: Seed = 0,
+) -> None:
+    """Write the built-in synthetic dataset (train/, test/, truth/)."""
+    from .data import make_synthetic, write_kaggle, write_truth
+
+    write_kaggle(make_synthetic(train_images, seed=seed), out, "train")
+    test = make_synthetic(test_images, seed=seed + 1, first_id=100_000)
+    write_kaggle(test, out, "test", hide_labels=True)
+    write_truth(test, out)
+    console.print(f"wrote {train_images} train and {test_images} test images to {out}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="Run folder.")]) -> None:
+    """(Re)write RUN_DIR/report.html."""
+    from .report import write_report
+
+    console.print(f"report: {write_report(run_dir)}")
+
+
+def main() -> None:
+    reexec_with_malloc_settings()
+    logging.basicConfig(
+        level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console)]
+    )
+    configure_threads()
+    from .data import DataError
+    from .models import PretrainedWeightsError
+    from .submission import ScoreError
+
+    try:
+        app()
+    except (DataError, PretrainedWeightsError, ScoreError, FileNotFoundError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise SystemExit(2) from None

@@ -1,0 +1,68 @@
+"""Run configuration as data: dataclasses saved as JSON beside the checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TaskConfig:
+    """Training settings shared by the classifier and the segmenter."""
+
+    backbone: str = "tf_efficientnet_lite0"
+    pretrained: str = "package"  # package | hub | none | path to a weights file
+    image_size: int = 224
+    epochs: int = 20
+    batch_size: int = 16
+    lr: float = 2e-3  # head/decoder; the pretrained backbone gets lr * backbone_lr_scale
+    backbone_lr_scale: float = 0.3
+    weight_decay: float = 1e-4
+    patience: int = 10  # early stopping, in validation epochs
+
+
+@dataclass
+class ClassifierConfig(TaskConfig):
+    epochs: int = 25
+    threshold: float = 0.5  # probability above which a class is predicted
+
+
+@dataclass
+class SegmenterConfig(TaskConfig):
+    arch: str = "unet"  # unet | fpn | deeplabv3plus
+    image_size: int = 256
+    epochs: int = 20
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs besides the data; `vocvision train` saves it as run_config.json."""
+
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
+    val_fraction: float = 0.15
+    seed: int = 0
+    accelerator: str = "auto"  # cpu | gpu | auto
+    devices: str = "auto"  # number of devices or "auto"; several GPUs train with DDP
+    num_nodes: int = 1
+    precision: str = "32-true"  # e.g. bf16-mixed / 16-mixed on GPUs
+    num_workers: int = 0  # data loading processes; 0 is fastest on a 2-core CPU
+    max_train_images: int | None = None  # cap for smoke runs
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        data = dict(data)
+        return cls(
+            classifier=ClassifierConfig(**data.pop("classifier", {})),
+            segmenter=SegmenterConfig(**data.pop("segmenter", {})),
+            **data,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))

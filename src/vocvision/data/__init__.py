@@ -1,0 +1,26 @@
+"""Data layer: one sample type, readers and writers for the Kaggle and VOC layouts."""
+
+from .convert import convert, read_split, write_truth
+from .kaggle import read_kaggle, write_kaggle
+from .sample import IGNORE_INDEX, ImageSet, Sample, labels_from_mask
+from .splits import stratified_split
+from .synthetic import make_synthetic
+from .validation import DataError
+from .voc import read_voc, write_voc
+
+__all__ = [
+    "IGNORE_INDEX",
+    "DataError",
+    "ImageSet",
+    "Sample",
+    "convert",
+    "labels_from_mask",
+    "make_synthetic",
+    "read_kaggle",
+    "read_split",
+    "read_voc",
+    "stratified_split",
+    "write_kaggle",
+    "write_truth",
+    "write_voc",
+]

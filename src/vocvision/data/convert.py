@@ -1,0 +1,68 @@
+"""Reading either layout by path, and converting between them with the truth kept aside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..submission.writer import write_submission
+from .kaggle import is_kaggle_layout, read_kaggle, write_kaggle
+from .sample import ImageSet
+from .validation import DataError
+from .voc import is_voc_layout, read_voc, write_voc
+
+TRUTH_DIR = "truth"
+
+
+def read_split(root: str | Path, split: str) -> ImageSet:
+    """Read split `split` of a Kaggle-layout or VOC-layout folder (detected from its files)."""
+    if is_kaggle_layout(root):
+        return read_kaggle(root, split)
+    if is_voc_layout(root):
+        return read_voc(root, split)
+    raise DataError(
+        f"{root}: neither a Kaggle layout (train/train_set.csv) nor a VOC layout (JPEGImages/)"
+    )
+
+
+def write_truth(images: ImageSet, root: str | Path) -> Path:
+    """Keep a test split's answers aside: Kaggle-style labels + masks and `solution.csv`."""
+    truth = Path(root) / TRUTH_DIR
+    write_kaggle(images, truth.parent, TRUTH_DIR)
+    masks = [s.mask for s in images.samples]
+    if any(m is None for m in masks):
+        raise DataError(f"{root}: the test split needs masks to write a solution")
+    write_submission(
+        truth / "solution.csv", images.ids, images.label_matrix(), masks, images.num_classes
+    )
+    return truth
+
+
+def voc_to_kaggle(
+    voc_root: str | Path, out: str | Path, train_split: str = "train", test_split: str = "val"
+) -> None:
+    """VOC `train_split` -> Kaggle train/, `test_split` -> Kaggle test/ (labels hidden) + truth/."""
+    train, test = read_voc(voc_root, train_split), read_voc(voc_root, test_split)
+    write_kaggle(train, out, "train")
+    write_kaggle(test, out, "test", hide_labels=True)
+    if all(s.mask is not None for s in test.samples):
+        write_truth(test, out)
+
+
+def kaggle_to_voc(kaggle_root: str | Path, out: str | Path) -> None:
+    """Kaggle train/ (and truth/ when present, as split 'test') -> VOC splits of the same names."""
+    write_voc(read_kaggle(kaggle_root, "train"), out, "train")
+    if (Path(kaggle_root) / TRUTH_DIR / f"{TRUTH_DIR}_set.csv").is_file():
+        write_voc(read_kaggle(kaggle_root, TRUTH_DIR), out, "test")
+
+
+def convert(
+    source: str | Path, out: str | Path, train_split: str = "train", test_split: str = "val"
+) -> str:
+    """Convert `source` to the other layout; returns the layout written ('kaggle' or 'voc')."""
+    if is_kaggle_layout(source):
+        kaggle_to_voc(source, out)
+        return "voc"
+    if is_voc_layout(source):
+        voc_to_kaggle(source, out, train_split, test_split)
+        return "kaggle"
+    raise DataError(f"{source}: neither a Kaggle nor a VOC layout")

@@ -1,0 +1,22 @@
+"""Train/validation splits that keep every class's share (iterative stratification)."""
+
+from __future__ import annotations
+
+import numpy as np
+from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+from .sample import ImageSet
+
+
+def stratified_split(
+    images: ImageSet, val_fraction: float, seed: int = 0
+) -> tuple[ImageSet, ImageSet]:
+    """Split into (train, val) with multilabel stratification on the image labels."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    labels = images.label_matrix()
+    splitter = MultilabelStratifiedShuffleSplit(
+        n_splits=1, test_size=val_fraction, random_state=seed
+    )
+    train_idx, val_idx = next(splitter.split(np.zeros(len(labels)), labels))
+    return images.subset(sorted(train_idx)), images.subset(sorted(val_idx))

@@ -1,0 +1,87 @@
+"""Prediction on CPU or GPU: batched, without gradients, channels_last, bf16 on CPU.
+
+Images are resized to the model's square training size; segmentation logits are resized back
+to each image's own resolution before the argmax, so masks match the input pixel for pixel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _autocast(device: torch.device, fast: bool):
+    # bf16 autocast roughly halves CPU inference time (measured in benchmarks/); GPUs use it too.
+    return torch.autocast(device.type, dtype=torch.bfloat16) if fast else nullcontext()
+
+
+def _batches(
+    images: Sequence[np.ndarray], size: int, batch_size: int, device: torch.device
+) -> Iterator[torch.Tensor]:
+    for start in range(0, len(images), batch_size):
+        batch = [
+            torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+            for img in images[start : start + batch_size]
+        ]
+        resized = torch.cat(
+            [
+                F.interpolate(
+                    x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                )
+                for x in batch
+            ]
+        )
+        yield resized.to(device).contiguous(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def predict_probabilities(
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    size: int,
+    batch_size: int = 32,
+    fast: bool = True,
+) -> np.ndarray:
+    """N x K sigmoid probabilities of a multi-label classifier."""
+    model = model.eval().to(memory_format=torch.channels_last)
+    device = _device_of(model)
+    out = []
+    for batch in _batches(images, size, batch_size, device):
+        with _autocast(device, fast):
+            logits = model(batch)
+        out.append(logits.float().sigmoid().cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.inference_mode()
+def predict_masks(
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    size: int,
+    batch_size: int = 8,
+    fast: bool = True,
+) -> list[np.ndarray]:
+    """One H x W uint8 mask per image at its original resolution (0 = background)."""
+    model = model.eval().to(memory_format=torch.channels_last)
+    device = _device_of(model)
+    masks = []
+    for start, batch in zip(
+        range(0, len(images), batch_size), _batches(images, size, batch_size, device), strict=True
+    ):
+        with _autocast(device, fast):
+            logits = model(batch).float()
+        for img, logit in zip(images[start : start + batch_size], logits, strict=True):
+            full = F.interpolate(
+                logit[None], size=img.shape[:2], mode="bilinear", align_corners=False
+            )
+            masks.append(full[0].argmax(0).to(torch.uint8).cpu().numpy())
+    return masks

@@ -1,0 +1,44 @@
+"""Metrics in numpy, shared by training, the scorer's users and the report."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data.sample import IGNORE_INDEX
+
+
+def dice_per_image(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Dice of each row's multi-hot vectors (N x K); 1 where both are empty (Kaggle rule)."""
+    pred, truth = pred.astype(bool), truth.astype(bool)
+    inter = (pred & truth).sum(1)
+    total = pred.sum(1) + truth.sum(1)
+    return np.where(total == 0, 1.0, 2 * inter / np.maximum(total, 1))
+
+
+def mask_dice(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Kaggle segmentation Dice of one image: Dice of the stacked masks [mask == k], k >= 1.
+
+    Ignore pixels in `truth` are not any class, so they count as background, as in the
+    solution file.
+    """
+    truth_fg = (truth >= 1) & (truth != IGNORE_INDEX)
+    pred_fg = pred >= 1
+    total = np.count_nonzero(pred_fg) + np.count_nonzero(truth_fg)
+    if total == 0:
+        return 1.0
+    return 2 * np.count_nonzero(pred_fg & truth_fg & (pred == truth)) / total
+
+
+def confusion_matrix(pred: np.ndarray, truth: np.ndarray, num_labels: int) -> np.ndarray:
+    """num_labels x num_labels pixel counts [truth, pred], ignore pixels skipped."""
+    keep = truth != IGNORE_INDEX
+    index = truth[keep].astype(np.int64) * num_labels + pred[keep].astype(np.int64)
+    return np.bincount(index, minlength=num_labels**2).reshape(num_labels, num_labels)
+
+
+def iou_per_class(confusion: np.ndarray) -> np.ndarray:
+    """IoU of each class from a confusion matrix; NaN for classes absent from truth and pred."""
+    inter = np.diag(confusion).astype(float)
+    union = confusion.sum(0) + confusion.sum(1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, np.nan)

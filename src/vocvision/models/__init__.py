@@ -1,0 +1,14 @@
+"""Models: plain `nn.Module`s that take images in [0, 1] and normalise inside."""
+
+from .classifier import Classifier
+from .pretrained import PACKAGE_WEIGHTS, PretrainedWeightsError, load_imagenet_state
+from .segmenter import ARCHITECTURES, Segmenter
+
+__all__ = [
+    "ARCHITECTURES",
+    "PACKAGE_WEIGHTS",
+    "Classifier",
+    "PretrainedWeightsError",
+    "Segmenter",
+    "load_imagenet_state",
+]

@@ -1,0 +1,244 @@
+"""The whole job as a Python API: train -> predict -> submit -> score -> report.
+
+Each step reads what the previous one wrote into the run folder, so every CLI command is a
+thin call of one function here and a notebook can run any step on its own:
+
+    run_dir/classifier/checkpoints/{best,last}.ckpt   + logs/, tensorboard/, run_config.json
+    run_dir/segmenter/checkpoints/{best,last}.ckpt    + ...
+    run_dir/run.json                                   data folder, splits, config
+    run_dir/predictions/<split>.npz                    probabilities and full-size masks
+    run_dir/submission.csv, run_dir/score.json, run_dir/report.html
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig
+from .data import ImageSet, read_split, stratified_split, write_truth
+from .data.kaggle import is_kaggle_layout
+from .fileio import atomic_path, write_json
+from .inference import predict_masks, predict_probabilities
+from .submission import Score, score_submission, validate_submission, write_submission
+from .training import fit_model, load_model
+
+log = logging.getLogger(__name__)
+MODELS = ("classifier", "segmenter")
+
+
+def default_splits(data_dir: str | Path) -> tuple[str, str]:
+    """(train split, test split): Kaggle `train`/`test`, VOC `train`/`val`."""
+    return ("train", "test") if is_kaggle_layout(data_dir) else ("train", "val")
+
+
+@dataclass
+class Predictions:
+    """Model outputs for one split: class probabilities and full-resolution masks."""
+
+    ids: list[str]
+    classes: list[str]
+    probabilities: np.ndarray  # N x K
+    masks: list[np.ndarray]  # H x W uint8 each, 0 = background
+
+    def labels(self, threshold: float) -> np.ndarray:
+        return (self.probabilities > threshold).astype(np.uint8)
+
+    def save(self, path: str | Path) -> None:
+        arrays = {f"mask_{i}": m for i, m in enumerate(self.masks)}
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(
+                f,
+                ids=np.array(self.ids),
+                classes=np.array(self.classes),
+                probabilities=self.probabilities,
+                **arrays,
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictions:
+        with np.load(path, allow_pickle=False) as data:
+            ids = data["ids"].tolist()
+            return cls(
+                ids,
+                data["classes"].tolist(),
+                data["probabilities"],
+                [data[f"mask_{i}"] for i in range(len(ids))],
+            )
+
+
+def train(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: RunConfig | None = None,
+    models: tuple[str, ...] = MODELS,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Train the chosen models on the train split of `data_dir`; returns best checkpoints."""
+    config = config or RunConfig()
+    run_dir = Path(run_dir)
+    train_split, test_split = default_splits(data_dir)
+    images = read_split(data_dir, train_split)
+    if config.max_train_images:
+        images = images.subset(range(min(config.max_train_images, len(images))))
+    train_set, val_set = stratified_split(images, config.val_fraction, config.seed)
+    write_json(
+        run_dir / "run.json",
+        {
+            "data_dir": str(Path(data_dir).resolve()),
+            "train_split": train_split,
+            "test_split": test_split,
+            "classes": images.classes,
+            "train_ids": train_set.ids,
+            "val_ids": val_set.ids,
+            "config": config.to_dict(),
+        },
+    )
+    checkpoints = {}
+    for kind in models:
+        if kind == "segmenter" and any(s.mask is None for s in images.samples):
+            raise ValueError(f"{data_dir}: the segmenter needs masks for every training image")
+        started = time.perf_counter()
+        checkpoints[kind] = fit_model(
+            kind, train_set, val_set, config, run_dir / kind, resume, progress
+        )
+        log.info("%s trained in %.0f s", kind, time.perf_counter() - started)
+    return checkpoints
+
+
+def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
+    """{kind: (model, hparams)} for every model trained in `run_dir`."""
+    found = {}
+    for kind in MODELS:
+        ckpt_dir = Path(run_dir) / kind / "checkpoints"
+        for name in ("best.ckpt", "last.ckpt"):
+            if (ckpt_dir / name).is_file():
+                found[kind] = load_model(ckpt_dir / name, kind)
+                break
+    if not found:
+        raise FileNotFoundError(
+            f"{run_dir}: no trained model (expected <kind>/checkpoints/best.ckpt)"
+        )
+    return found
+
+
+def predict(run_dir: str | Path, images: ImageSet, fast: bool = True) -> Predictions:
+    """Predict `images` with the run's classifier and segmenter.
+
+    Without a classifier, labels come from the classes present in the predicted masks.
+    """
+    models = load_run_models(run_dir)
+    pixels = [s.image for s in images.samples]
+    masks = []
+    if "segmenter" in models:
+        model, hp = models["segmenter"]
+        masks = predict_masks(model, pixels, hp["image_size"], fast=fast)
+    if "classifier" in models:
+        model, hp = models["classifier"]
+        probabilities = predict_probabilities(model, pixels, hp["image_size"], fast=fast)
+    else:
+        present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
+        probabilities = np.array(present, dtype=np.float32)
+    return Predictions(images.ids, images.classes, probabilities, masks)
+
+
+def predict_split(
+    run_dir: str | Path,
+    data_dir: str | Path | None = None,
+    split: str | None = None,
+    fast: bool = True,
+) -> Path:
+    """Predict a split (default: the run's test split) and save `predictions/<split>.npz`."""
+    meta = read_run_info(run_dir)
+    data_dir = data_dir or meta["data_dir"]
+    split = split or meta["test_split"]
+    predictions = predict(run_dir, read_split(data_dir, split), fast)
+    path = Path(run_dir) / "predictions" / f"{split}.npz"
+    predictions.save(path)
+    return path
+
+
+def read_run_info(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a vocvision run folder (train first)")
+    return json.loads(path.read_text())
+
+
+def classifier_threshold(run_dir: str | Path) -> float:
+    return float(read_run_info(run_dir)["config"]["classifier"]["threshold"])
+
+
+def submit(predictions: Predictions, out_csv: str | Path, threshold: float = 0.5) -> Path:
+    """Write `submission.csv` and check it with the validator before returning."""
+    if not predictions.masks:
+        raise ValueError("a submission needs segmentation masks: train the segmenter too")
+    write_submission(
+        out_csv,
+        predictions.ids,
+        predictions.labels(threshold),
+        predictions.masks,
+        len(predictions.classes),
+    )
+    sizes = {
+        i: (len(predictions.classes), len(predictions.classes) * m.size)
+        for i, m in zip(predictions.ids, predictions.masks, strict=True)
+    }
+    problems = validate_submission(out_csv, predictions.ids, sizes)
+    if problems:
+        raise RuntimeError(f"{out_csv}: invalid submission: {'; '.join(problems[:3])}")
+    return Path(out_csv)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    submission: Path
+    report: Path
+    score: Score | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def truth_for(data_dir: str | Path, test_split: str, run_dir: Path) -> Path | None:
+    """The solution for the test split: a Kaggle folder's `truth/`, or written from VOC masks."""
+    if is_kaggle_layout(data_dir):
+        truth = Path(data_dir) / "truth"
+        return truth if (truth / "solution.csv").is_file() else None
+    test = read_split(data_dir, test_split)
+    if any(s.mask is None for s in test.samples):
+        return None
+    return write_truth(test, run_dir)
+
+
+def run(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: RunConfig | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> RunResult:
+    """The one-command job: train both models, predict the test split, write and score the
+    submission (when the truth is known) and the HTML report."""
+    from .report import write_report
+
+    run_dir = Path(run_dir)
+    seconds = {}
+    started = time.perf_counter()
+    train(data_dir, run_dir, config, resume=resume, progress=progress)
+    seconds["train"] = time.perf_counter() - started
+    started = time.perf_counter()
+    predictions = Predictions.load(predict_split(run_dir))
+    seconds["predict"] = time.perf_counter() - started
+    submission = submit(predictions, run_dir / "submission.csv", classifier_threshold(run_dir))
+    truth = truth_for(data_dir, read_run_info(run_dir)["test_split"], run_dir)
+    score = score_submission(submission, truth) if truth else None
+    if score:
+        write_json(run_dir / "score.json", {**score.as_dict(), "seconds": seconds})
+    report = write_report(run_dir)
+    return RunResult(run_dir, submission, report, score, seconds)

@@ -1,0 +1,87 @@
+"""Matplotlib figures for the report, each returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data.sample import IGNORE_INDEX, ImageSet
+from ..data.voc import voc_palette
+
+PALETTE = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def colour_mask(mask: np.ndarray) -> np.ndarray:
+    """H x W x 3 VOC colours of a class-index mask (ignore pixels in cream)."""
+    return PALETTE[mask]
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    coloured = colour_mask(mask).astype(np.float32)
+    blend = np.where(
+        (mask > 0)[..., None] & (mask != IGNORE_INDEX)[..., None],
+        (1 - alpha) * image + alpha * coloured,
+        image,
+    )
+    return blend.astype(np.uint8)
+
+
+def class_balance(images: ImageSet) -> bytes:
+    counts = images.label_matrix().sum(0)
+    order = np.argsort(-counts)
+    fig, ax = plt.subplots(figsize=(max(5, 0.35 * images.num_classes + 2), 3.2))
+    ax.bar([images.classes[i] for i in order], counts[order] / len(images) * 100, color="#4a7ab5")
+    ax.set_ylabel("% of images")
+    ax.set_title(f"Class balance ({len(images)} training images)")
+    ax.tick_params(axis="x", rotation=60)
+    return _png(fig)
+
+
+def image_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], titles: Sequence[str]) -> bytes:
+    """A grid with one row per (label, panels) entry; `titles` head the columns."""
+    fig, axes = plt.subplots(
+        len(rows), len(titles), figsize=(2.6 * len(titles), 2.1 * len(rows)), squeeze=False
+    )
+    for r, (label, panels) in enumerate(rows):
+        for c, panel in enumerate(panels):
+            axes[r, c].imshow(panel)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=9)
+        axes[r, 0].set_ylabel(label, fontsize=8)
+    return _png(fig)
+
+
+def training_curves(metrics: pd.DataFrame, title: str) -> bytes:
+    """Loss and validation metrics per epoch from a Lightning CSVLogger `metrics.csv`."""
+    per_epoch = metrics.groupby("epoch").last()
+    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(9, 3))
+    for column in ("train/loss", "train/loss_epoch", "val/loss"):
+        if column in per_epoch:
+            loss_ax.plot(per_epoch.index, per_epoch[column], marker=".", label=column)
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_title(f"{title}: loss")
+    loss_ax.legend(fontsize=8)
+    for column in ("val/mAP", "val/mIoU", "val/dice"):
+        if column in per_epoch:
+            metric_ax.plot(per_epoch.index, per_epoch[column], marker=".", label=column)
+    metric_ax.set_xlabel("epoch")
+    metric_ax.set_ylim(0, 1)
+    metric_ax.set_title(f"{title}: validation")
+    metric_ax.legend(fontsize=8)
+    return _png(fig)

@@ -1,0 +1,123 @@
+"""The HTML report of a run: data overview, training curves, scores, predictions."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import read_kaggle, read_split
+from ..fileio import write_text
+from . import figures
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+h1{border-bottom:2px solid #4a7ab5}h2{margin-top:1.6em;color:#2d4f7c}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
+img{max-width:100%}.note{color:#555;font-size:.9em}"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(rows: dict[str, float]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v:.4f}</td></tr>" for k, v in rows.items())
+    return f"<table>{body}</table>"
+
+
+def _data_section(meta: dict) -> str:
+    images = read_split(meta["data_dir"], meta["train_split"])
+    rows = [
+        (s.id, [s.image, figures.overlay(s.image, s.mask)] if s.mask is not None else [s.image])
+        for s in images.samples[:4]
+    ]
+    titles = ["image", "mask"] if images.samples[0].mask is not None else ["image"]
+    return (
+        "<h2>Data</h2>"
+        f"<p>{len(images)} training images, {images.num_classes} classes: "
+        f"{html.escape(', '.join(images.classes))}. Training used {len(meta['train_ids'])}, "
+        f"validation {len(meta['val_ids'])} (multilabel-stratified split).</p>"
+        + _img(figures.class_balance(images), "class balance")
+        + _img(figures.image_grid(rows, titles), "sample images")
+    )
+
+
+def _training_section(run_dir: Path) -> str:
+    parts = ["<h2>Training</h2>"]
+    for kind in ("classifier", "segmenter"):
+        metrics_csv = run_dir / kind / "logs" / "metrics.csv"
+        if metrics_csv.is_file():
+            metrics = pd.read_csv(metrics_csv)
+            parts.append(_img(figures.training_curves(metrics, kind), f"{kind} curves"))
+            best = {
+                c: metrics[c].max() for c in ("val/mAP", "val/mIoU", "val/dice") if c in metrics
+            }
+            parts.append(f"<p>{kind}, best validation: {_table(best)}</p>")
+    return "".join(parts)
+
+
+def _score_section(run_dir: Path) -> str:
+    path = run_dir / "score.json"
+    if not path.is_file():
+        return (
+            "<h2>Scores</h2><p class=note>No truth for the test split: submission not scored.</p>"
+        )
+    score = json.loads(path.read_text())
+    rows = {k: score[k] for k in ("dice", "classification_dice", "segmentation_dice")}
+    return (
+        "<h2>Scores (test split, Kaggle mean Dice)</h2>"
+        + _table(rows)
+        + f"<p class=note>Seconds: {html.escape(json.dumps(score.get('seconds', {})))}</p>"
+    )
+
+
+def _predictions_section(run_dir: Path, meta: dict) -> str:
+    from ..pipeline import Predictions
+
+    path = run_dir / "predictions" / f"{meta['test_split']}.npz"
+    if not path.is_file():
+        return ""
+    predictions = Predictions.load(path)
+    test = read_split(meta["data_dir"], meta["test_split"])
+    truth_masks = {s.id: s.mask for s in test.samples if s.mask is not None}
+    if not truth_masks and (Path(meta["data_dir"]) / "truth" / "truth_set.csv").is_file():
+        truth_masks = {s.id: s.mask for s in read_kaggle(meta["data_dir"], "truth").samples}
+    threshold = meta["config"]["classifier"]["threshold"]
+    rows = []
+    for sample, probs, mask in list(
+        zip(test.samples, predictions.probabilities, predictions.masks, strict=False)
+    )[:6]:
+        labels = [predictions.classes[k] for k in np.flatnonzero(probs > threshold)]
+        panels = [sample.image, figures.overlay(sample.image, mask)]
+        if sample.id in truth_masks:
+            panels.append(figures.overlay(sample.image, truth_masks[sample.id]))
+        rows.append((f"{sample.id}: {', '.join(labels) or '-'}"[:40], panels))
+    titles = ["image", "prediction", "truth"][: len(rows[0][1])]
+    return "<h2>Test predictions</h2>" + _img(figures.image_grid(rows, titles), "predictions")
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write `run_dir/report.html` (atomically) from what the run folder holds."""
+    from ..pipeline import read_run_info
+
+    run_dir = Path(run_dir)
+    meta = read_run_info(run_dir)
+    body = (
+        f"<h1>vocvision report: {html.escape(run_dir.name)}</h1>"
+        + _data_section(meta)
+        + _training_section(run_dir)
+        + _score_section(run_dir)
+        + _predictions_section(run_dir, meta)
+    )
+    path = run_dir / "report.html"
+    write_text(
+        path,
+        f"<!doctype html><html><head><meta charset=utf-8><title>vocvision report</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>\n",
+    )
+    return path

@@ -1,0 +1,115 @@
+"""Training one model with Lightning: checkpoints, resume, early stopping, logs, seeding."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch import nn
+
+from ..config import RunConfig
+from ..data.sample import ImageSet
+from ..fileio import write_json
+from .data import ImageSetDataModule
+from .tasks import ClassificationTask, SegmentationTask
+
+log = logging.getLogger(__name__)
+TASKS = {"classifier": ClassificationTask, "segmenter": SegmentationTask}
+BEST, LAST = "best.ckpt", "last.ckpt"
+
+
+def build_task(kind: str, classes: list[str], config: RunConfig) -> L.LightningModule:
+    if kind == "classifier":
+        c = config.classifier
+        return ClassificationTask(
+            classes,
+            c.backbone,
+            c.pretrained,
+            c.lr,
+            c.backbone_lr_scale,
+            c.weight_decay,
+            c.threshold,
+            c.image_size,
+        )
+    if kind == "segmenter":
+        c = config.segmenter
+        return SegmentationTask(
+            classes,
+            c.backbone,
+            c.pretrained,
+            c.lr,
+            c.backbone_lr_scale,
+            c.weight_decay,
+            c.arch,
+            c.image_size,
+        )
+    raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
+
+
+def fit_model(
+    kind: str,
+    train: ImageSet,
+    val: ImageSet,
+    config: RunConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train the `kind` model ('classifier' or 'segmenter') into `out_dir`; return the best
+    checkpoint. With `resume`, training continues from `out_dir/checkpoints/last.ckpt`."""
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    task_config = getattr(config, kind)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    task = build_task(kind, train.classes, config)
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="best",
+        monitor=task.monitor,
+        mode="max",
+        save_last=True,
+        enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        default_root_dir=out_dir,
+        max_epochs=task_config.epochs,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        precision=config.precision,
+        deterministic="warn",  # bit-exact on CPU; GPU kernels without a deterministic twin warn
+        callbacks=[
+            checkpoint,
+            LearningRateMonitor(),
+            EarlyStopping(task.monitor, mode="max", patience=task_config.patience),
+        ],
+        logger=[
+            CSVLogger(out_dir, name="logs", version=""),
+            TensorBoardLogger(out_dir, name="tensorboard", version=""),
+        ],
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        log_every_n_steps=5,
+    )
+    write_json(
+        out_dir / "run_config.json",
+        {"model": kind, "classes": train.classes, "config": config.to_dict()},
+    )
+    datamodule = ImageSetDataModule(
+        train, val, task_config.image_size, task_config.batch_size, config.num_workers
+    )
+    last = ckpt_dir / LAST
+    if resume and not last.is_file():
+        log.warning("%s: no checkpoint to resume from; training from the start", last)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=last if resume and last.is_file() else None)
+    best = ckpt_dir / BEST
+    return best if best.is_file() else last
+
+
+def load_model(checkpoint: str | Path, kind: str) -> tuple[nn.Module, dict]:
+    """The trained `nn.Module` (eval mode, CPU) and the task's hyper-parameters."""
+    task = TASKS[kind].load_from_checkpoint(checkpoint, map_location="cpu", pretrained="none")
+    return task.model.eval(), dict(task.hparams)

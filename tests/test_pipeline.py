@@ -1,0 +1,96 @@
+"""End-to-end smoke runs on tiny generated data: train -> predict -> submit -> score -> report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vocvision import RunConfig, pipeline
+from vocvision.submission import validate_submission
+
+
+def tiny_config(epochs: int = 1) -> RunConfig:
+    config = RunConfig(val_fraction=0.25, accelerator="cpu", devices="1")
+    for task in (config.classifier, config.segmenter):
+        task.image_size, task.epochs, task.batch_size = 64, epochs, 8
+    return config
+
+
+@pytest.fixture(scope="module")
+def finished_run(kaggle_dir, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    return pipeline.run(kaggle_dir, run_dir, tiny_config(), progress=False)
+
+
+def test_run_produces_a_valid_scored_submission_and_report(finished_run, kaggle_dir):
+    test_ids = pd.read_csv(kaggle_dir / "test" / "test_set.csv", dtype={"Id": str})["Id"].tolist()
+    sizes = {
+        i: (
+            5,
+            5
+            * np.load(kaggle_dir / "test" / "img" / f"test_{i}.npy").shape[0]
+            * np.load(kaggle_dir / "test" / "img" / f"test_{i}.npy").shape[1],
+        )
+        for i in test_ids
+    }
+    assert validate_submission(finished_run.submission, test_ids, sizes) == []
+    score = finished_run.score
+    assert 0 <= score.segmentation <= 1 and 0 <= score.classification <= 1
+    assert score.overall == pytest.approx((score.segmentation + score.classification) / 2)
+    report = finished_run.report.read_text()
+    for alt in (
+        "class balance",
+        "sample images",
+        "classifier curves",
+        "segmenter curves",
+        "predictions",
+    ):
+        assert f'alt="{alt}"' in report
+    assert "Kaggle mean Dice" in report
+    assert json.loads((finished_run.run_dir / "score.json").read_text())["dice"] == score.overall
+
+
+def test_run_folder_holds_checkpoints_logs_and_config(finished_run):
+    for kind in ("classifier", "segmenter"):
+        folder = finished_run.run_dir / kind
+        assert (folder / "checkpoints" / "best.ckpt").is_file()
+        assert (folder / "checkpoints" / "last.ckpt").is_file()
+        assert (folder / "logs" / "metrics.csv").is_file()
+        assert list((folder / "tensorboard").glob("events.*"))
+        saved = json.loads((folder / "run_config.json").read_text())
+        assert saved["config"]["classifier"]["image_size"] == 64 and saved["model"] == kind
+
+
+def test_predictions_match_the_original_resolution(finished_run, kaggle_dir):
+    predictions = pipeline.Predictions.load(finished_run.run_dir / "predictions" / "test.npz")
+    for sample_id, mask in zip(predictions.ids, predictions.masks, strict=True):
+        image = np.load(kaggle_dir / "test" / "img" / f"test_{sample_id}.npy")
+        assert mask.shape == image.shape[:2]
+
+
+def test_resume_continues_from_last_checkpoint(kaggle_dir, tmp_path):
+    pipeline.train(kaggle_dir, tmp_path, tiny_config(1), models=("classifier",), progress=False)
+    last = tmp_path / "classifier" / "checkpoints" / "last.ckpt"
+    first_steps = torch.load(last, weights_only=False)["global_step"]
+    assert first_steps > 0
+    pipeline.train(
+        kaggle_dir, tmp_path, tiny_config(2), models=("classifier",), resume=True, progress=False
+    )
+    assert torch.load(last, weights_only=False)["global_step"] == 2 * first_steps
+    metrics = pd.read_csv(tmp_path / "classifier" / "logs" / "metrics.csv")
+    assert metrics["epoch"].max() == 1
+
+
+def test_training_is_deterministic_with_a_seed(kaggle_dir, tmp_path):
+    weights = []
+    for name in ("a", "b"):
+        pipeline.train(
+            kaggle_dir, tmp_path / name, tiny_config(1), models=("classifier",), progress=False
+        )
+        state = torch.load(
+            tmp_path / name / "classifier" / "checkpoints" / "last.ckpt", weights_only=False
+        )["state_dict"]
+        weights.append(state["model.head.1.weight"])
+    assert torch.equal(weights[0], weights[1])
