@@ -26,7 +26,9 @@ class TaskConfig:
 @dataclass
 class ClassifierConfig(TaskConfig):
     epochs: int = 25
-    threshold: float = 0.5  # probability above which a class is predicted
+    # Probability above which a class is predicted; None = the value with the best per-image
+    # Dice on the validation split, chosen after training.
+    threshold: float | None = None
 
 
 @dataclass

@@ -24,12 +24,14 @@ from .config import RunConfig
 from .data import ImageSet, read_split, stratified_split, write_truth
 from .data.kaggle import is_kaggle_layout
 from .fileio import atomic_path, write_json
-from .inference import predict_masks, predict_probabilities
+from .inference import best_global_threshold, predict_masks, predict_probabilities
+from .metrics import dice_per_image
 from .submission import Score, score_submission, validate_submission, write_submission
 from .training import fit_model, load_model
 
 log = logging.getLogger(__name__)
 MODELS = ("classifier", "segmenter")
+THRESHOLD_FILE = "threshold.json"
 
 
 def default_splits(data_dir: str | Path) -> tuple[str, str]:
@@ -109,7 +111,30 @@ def train(
             kind, train_set, val_set, config, run_dir / kind, resume, progress
         )
         log.info("%s trained in %.0f s", kind, time.perf_counter() - started)
+    if "classifier" in checkpoints and config.classifier.threshold is None:
+        tune_threshold(run_dir, checkpoints["classifier"], val_set)
     return checkpoints
+
+
+def tune_threshold(run_dir: Path, checkpoint: Path, val_set: ImageSet) -> float:
+    """Choose the classifier threshold on the validation split (never on the test split)."""
+    model, hp = load_model(checkpoint, "classifier")
+    probabilities = predict_probabilities(
+        model, [s.image for s in val_set.samples], hp["image_size"]
+    )
+    labels = val_set.label_matrix()
+    threshold = best_global_threshold(probabilities, labels)
+    write_json(
+        run_dir / "classifier" / THRESHOLD_FILE,
+        {
+            "threshold": threshold,
+            "chosen_on": "validation split",
+            "val_images": len(val_set),
+            "val_dice": float(dice_per_image(probabilities > threshold, labels).mean()),
+            "val_dice_at_0.5": float(dice_per_image(probabilities > 0.5, labels).mean()),
+        },
+    )
+    return threshold
 
 
 def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
@@ -172,7 +197,12 @@ def read_run_info(run_dir: str | Path) -> dict:
 
 
 def classifier_threshold(run_dir: str | Path) -> float:
-    return float(read_run_info(run_dir)["config"]["classifier"]["threshold"])
+    """The configured threshold, else the one chosen on the validation split, else 0.5."""
+    configured = read_run_info(run_dir)["config"]["classifier"]["threshold"]
+    if configured is not None:
+        return float(configured)
+    chosen = Path(run_dir) / "classifier" / THRESHOLD_FILE
+    return float(json.loads(chosen.read_text())["threshold"]) if chosen.is_file() else 0.5
 
 
 def submit(predictions: Predictions, out_csv: str | Path, threshold: float = 0.5) -> Path:

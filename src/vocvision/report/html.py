@@ -77,7 +77,7 @@ def _score_section(run_dir: Path) -> str:
 
 
 def _predictions_section(run_dir: Path, meta: dict) -> str:
-    from ..pipeline import Predictions
+    from ..pipeline import Predictions, classifier_threshold
 
     path = run_dir / "predictions" / f"{meta['test_split']}.npz"
     if not path.is_file():
@@ -87,7 +87,7 @@ def _predictions_section(run_dir: Path, meta: dict) -> str:
     truth_masks = {s.id: s.mask for s in test.samples if s.mask is not None}
     if not truth_masks and (Path(meta["data_dir"]) / "truth" / "truth_set.csv").is_file():
         truth_masks = {s.id: s.mask for s in read_kaggle(meta["data_dir"], "truth").samples}
-    threshold = meta["config"]["classifier"]["threshold"]
+    threshold = classifier_threshold(run_dir)
     rows = []
     for sample, probs, mask in list(
         zip(test.samples, predictions.probabilities, predictions.masks, strict=False)

@@ -31,7 +31,7 @@ def build_task(kind: str, classes: list[str], config: RunConfig) -> L.LightningM
             c.lr,
             c.backbone_lr_scale,
             c.weight_decay,
-            c.threshold,
+            0.5 if c.threshold is None else c.threshold,
             c.image_size,
         )
     if kind == "segmenter":
