@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vocvision.data import make_synthetic, write_kaggle, write_truth
+from vocvision.data import write_synthetic_dataset
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -14,10 +14,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def kaggle_dir(tmp_path_factory) -> Path:
     """A tiny synthetic Kaggle-layout dataset: 24 train, 6 test images with truth aside."""
     root = tmp_path_factory.mktemp("kaggle")
-    write_kaggle(make_synthetic(24, seed=0, size=(48, 64)), root, "train")
-    test = make_synthetic(6, seed=1, size=(48, 64), first_id=1000)
-    write_kaggle(test, root, "test", hide_labels=True)
-    write_truth(test, root)
+    write_synthetic_dataset(root, 24, 6, seed=0, size=(48, 64))
     return root
 
 

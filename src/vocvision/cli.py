@@ -93,14 +93,11 @@ def demo(
 ) -> None:
     """Generate the built-in synthetic dataset and run the whole job on it."""
     from .config import RunConfig
-    from .data import make_synthetic, write_kaggle, write_truth
+    from .data import write_synthetic_dataset
     from .pipeline import run as run_pipeline
 
     data = out / "data"
-    write_kaggle(make_synthetic(images, seed=0), data, "train")
-    test = make_synthetic(max(8, images // 4), seed=1, first_id=100_000)
-    write_kaggle(test, data, "test", hide_labels=True)
-    write_truth(test, data)
+    write_synthetic_dataset(data, images, max(8, images // 4))
     config = RunConfig()
     for task in (config.classifier, config.segmenter):
         task.epochs, task.pretrained, task.image_size = epochs, pretrained, 128
@@ -231,12 +228,9 @@ def synthesize(
     seed: Seed = 0,
 ) -> None:
     """Write the built-in synthetic dataset (train/, test/, truth/)."""
-    from .data import make_synthetic, write_kaggle, write_truth
+    from .data import write_synthetic_dataset
 
-    write_kaggle(make_synthetic(train_images, seed=seed), out, "train")
-    test = make_synthetic(test_images, seed=seed + 1, first_id=100_000)
-    write_kaggle(test, out, "test", hide_labels=True)
-    write_truth(test, out)
+    write_synthetic_dataset(out, train_images, test_images, seed)
     console.print(f"wrote {train_images} train and {test_images} test images to {out}")
 
 

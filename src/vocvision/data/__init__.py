@@ -4,7 +4,7 @@ from .convert import convert, read_split, write_truth
 from .kaggle import read_kaggle, write_kaggle
 from .sample import IGNORE_INDEX, ImageSet, Sample, labels_from_mask
 from .splits import stratified_split
-from .synthetic import make_synthetic
+from .synthetic import make_synthetic, write_synthetic_dataset
 from .validation import DataError
 from .voc import read_voc, write_voc
 
@@ -21,6 +21,7 @@ __all__ = [
     "read_voc",
     "stratified_split",
     "write_kaggle",
+    "write_synthetic_dataset",
     "write_truth",
     "write_voc",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .convert import write_truth
+from .kaggle import write_kaggle
 from .sample import ImageSet, Sample, labels_from_mask
 
 SYNTHETIC_CLASSES = ["disc", "square", "triangle", "ring", "cross"]
@@ -75,3 +77,13 @@ def make_synthetic(
         width = int(size[1] * rng.uniform(0.75, 1.25))
         samples.append(make_synthetic_sample(rng, str(first_id + i), height, width))
     return ImageSet(list(SYNTHETIC_CLASSES), samples)
+
+
+def write_synthetic_dataset(
+    root, train_images: int, test_images: int, seed: int = 0, size: tuple[int, int] = (96, 128)
+) -> None:
+    """A Kaggle-layout synthetic dataset: train/, test/ (labels hidden) and truth/."""
+    write_kaggle(make_synthetic(train_images, seed=seed, size=size), root, "train")
+    test = make_synthetic(test_images, seed=seed + 1, size=size, first_id=100_000)
+    write_kaggle(test, root, "test", hide_labels=True)
+    write_truth(test, root)

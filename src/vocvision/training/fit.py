@@ -22,31 +22,23 @@ BEST, LAST = "best.ckpt", "last.ckpt"
 
 
 def build_task(kind: str, classes: list[str], config: RunConfig) -> L.LightningModule:
+    """The Lightning task for `kind`, its hyper-parameters taken from `config`."""
+    if kind not in TASKS:
+        raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
+    c = getattr(config, kind)
+    common = {
+        "backbone": c.backbone,
+        "pretrained": c.pretrained,
+        "lr": c.lr,
+        "backbone_lr_scale": c.backbone_lr_scale,
+        "weight_decay": c.weight_decay,
+        "image_size": c.image_size,
+    }
     if kind == "classifier":
-        c = config.classifier
         return ClassificationTask(
-            classes,
-            c.backbone,
-            c.pretrained,
-            c.lr,
-            c.backbone_lr_scale,
-            c.weight_decay,
-            0.5 if c.threshold is None else c.threshold,
-            c.image_size,
+            classes, threshold=0.5 if c.threshold is None else c.threshold, **common
         )
-    if kind == "segmenter":
-        c = config.segmenter
-        return SegmentationTask(
-            classes,
-            c.backbone,
-            c.pretrained,
-            c.lr,
-            c.backbone_lr_scale,
-            c.weight_decay,
-            c.arch,
-            c.image_size,
-        )
-    raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
+    return SegmentationTask(classes, arch=c.arch, **common)
 
 
 def fit_model(

@@ -44,9 +44,19 @@ class _Task(L.LightningModule):
     """Shared optimiser: AdamW, lower learning rate on the pretrained encoder, warm-up + cosine."""
 
     model: nn.Module
+    loss: nn.Module
+    target: str  # the batch key the loss compares against
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         raise NotImplementedError
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch["image"]), batch[self.target])
+        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False)
+        return loss
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -72,6 +82,7 @@ class ClassificationTask(_Task):
     """Multi-label classification with BCE; validation reports macro mAP and per-image Dice."""
 
     monitor = "val/mAP"
+    target = "labels"
 
     def __init__(
         self,
@@ -93,14 +104,6 @@ class ClassificationTask(_Task):
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.model.backbone.parameters())
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
-
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self.loss(self(batch["image"]), batch["labels"])
-        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False)
-        return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(batch["image"])
@@ -128,6 +131,7 @@ class SegmentationTask(_Task):
     validation reports mIoU over the classes present and the Kaggle per-image Dice."""
 
     monitor = "val/mIoU"
+    target = "mask"
 
     def __init__(
         self,
@@ -150,14 +154,6 @@ class SegmentationTask(_Task):
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.model.net.encoder.parameters())
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
-
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self.loss(self(batch["image"]), batch["mask"])
-        self.log("train/loss", loss, prog_bar=True, on_epoch=True, on_step=False)
-        return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(batch["image"])
