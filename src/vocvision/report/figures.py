@@ -1,16 +1,17 @@
-"""Matplotlib figures for the report, each returned as PNG bytes."""
+"""Matplotlib figures for the report, each returned as PNG bytes.
+
+Figures are built with the object API (no pyplot), so no GUI backend or global state is used.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from ..data.sample import IGNORE_INDEX, ImageSet
 from ..data.voc import voc_palette
@@ -21,7 +22,6 @@ PALETTE = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -43,7 +43,8 @@ def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndar
 def class_balance(images: ImageSet) -> bytes:
     counts = images.label_matrix().sum(0)
     order = np.argsort(-counts)
-    fig, ax = plt.subplots(figsize=(max(5, 0.35 * images.num_classes + 2), 3.2))
+    fig = Figure(figsize=(max(5, 0.35 * images.num_classes + 2), 3.2))
+    ax = fig.subplots()
     ax.bar([images.classes[i] for i in order], counts[order] / len(images) * 100, color="#4a7ab5")
     ax.set_ylabel("% of images")
     ax.set_title(f"Class balance ({len(images)} training images)")
@@ -51,11 +52,15 @@ def class_balance(images: ImageSet) -> bytes:
     return _png(fig)
 
 
-def image_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], titles: Sequence[str]) -> bytes:
-    """A grid with one row per (label, panels) entry; `titles` head the columns."""
-    fig, axes = plt.subplots(
-        len(rows), len(titles), figsize=(2.6 * len(titles), 2.1 * len(rows)), squeeze=False
-    )
+def image_grid(
+    rows: Sequence[tuple[str, Sequence[np.ndarray]]],
+    titles: Sequence[str],
+    classes: Sequence[str] = (),
+) -> bytes:
+    """A grid with one row per (label, panels) entry; `titles` head the columns. With
+    `classes`, a legend gives the mask colour of each class (class k has palette colour k)."""
+    fig = Figure(figsize=(2.6 * len(titles), 2.1 * len(rows)))
+    axes = fig.subplots(len(rows), len(titles), squeeze=False)
     for r, (label, panels) in enumerate(rows):
         for c, panel in enumerate(panels):
             axes[r, c].imshow(panel)
@@ -64,13 +69,23 @@ def image_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], titles: Sequenc
             if r == 0:
                 axes[r, c].set_title(titles[c], fontsize=9)
         axes[r, 0].set_ylabel(label, fontsize=8)
+    if classes:
+        handles = [Patch(color=PALETTE[k + 1] / 255, label=name) for k, name in enumerate(classes)]
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=min(6, len(classes)),
+            fontsize=8,
+            bbox_to_anchor=(0.5, -0.02 - 0.012 * (len(classes) // 6)),
+        )
     return _png(fig)
 
 
 def training_curves(metrics: pd.DataFrame, title: str) -> bytes:
     """Loss and validation metrics per epoch from a Lightning CSVLogger `metrics.csv`."""
     per_epoch = metrics.groupby("epoch").last()
-    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(9, 3))
+    fig = Figure(figsize=(9, 3))
+    loss_ax, metric_ax = fig.subplots(1, 2)
     for column in ("train/loss", "train/loss_epoch", "val/loss"):
         if column in per_epoch:
             loss_ax.plot(per_epoch.index, per_epoch[column], marker=".", label=column)

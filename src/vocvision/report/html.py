@@ -43,7 +43,7 @@ def _data_section(meta: dict) -> str:
         f"{html.escape(', '.join(images.classes))}. Training used {len(meta['train_ids'])}, "
         f"validation {len(meta['val_ids'])} (multilabel-stratified split).</p>"
         + _img(figures.class_balance(images), "class balance")
-        + _img(figures.image_grid(rows, titles), "sample images")
+        + _img(figures.image_grid(rows, titles, images.classes), "sample images")
     )
 
 
@@ -98,7 +98,8 @@ def _predictions_section(run_dir: Path, meta: dict) -> str:
             panels.append(figures.overlay(sample.image, truth_masks[sample.id]))
         rows.append((f"{sample.id}: {', '.join(labels) or '-'}"[:40], panels))
     titles = ["image", "prediction", "truth"][: len(rows[0][1])]
-    return "<h2>Test predictions</h2>" + _img(figures.image_grid(rows, titles), "predictions")
+    grid = figures.image_grid(rows, titles, predictions.classes)
+    return "<h2>Test predictions</h2>" + _img(grid, "predictions")
 
 
 def write_report(run_dir: str | Path) -> Path:
