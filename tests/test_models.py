@@ -63,3 +63,18 @@ def test_prediction_shapes_follow_the_input_images(rng):
     masks = predict_masks(Segmenter(4, pretrained="none"), images, size=64)
     assert [m.shape for m in masks] == [(40, 50), (37, 61)]
     assert all(m.dtype == np.uint8 and m.max() <= 4 for m in masks)
+
+
+def test_allowed_classes_restrict_predicted_masks(rng):
+    torch.manual_seed(0)
+    model = Segmenter(4, pretrained="none")
+    images = [rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8) for _ in range(3)]
+    free = predict_masks(model, images, size=64)
+    allowed = np.zeros((3, 4), dtype=bool)
+    allowed[0, 1] = True  # image 0 may use class 2 only; images 1 and 2 background only
+    gated = predict_masks(model, images, size=64, allowed=allowed)
+    assert set(np.unique(gated[0])) <= {0, 2}
+    assert all((m == 0).all() for m in gated[1:])
+    # Pixels whose free choice was allowed keep it.
+    keep = np.isin(free[0], [0, 2])
+    assert np.array_equal(gated[0][keep], free[0][keep])

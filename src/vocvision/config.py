@@ -25,7 +25,7 @@ class TaskConfig:
 
 @dataclass
 class ClassifierConfig(TaskConfig):
-    epochs: int = 25
+    epochs: int = 15  # validation mAP on MSRC-v2 plateaus after ~14 epochs
     # Probability above which a class is predicted; None = the value with the best per-image
     # Dice on the validation split, chosen after training.
     threshold: float | None = None
@@ -33,9 +33,11 @@ class ClassifierConfig(TaskConfig):
 
 @dataclass
 class SegmenterConfig(TaskConfig):
-    arch: str = "unet"  # unet | fpn | deeplabv3plus
+    # FPN by default: under a CPU budget it learned far faster than smp's U-Net (MSRC-v2 val,
+    # 6 epochs at 256 px: Kaggle segmentation Dice 0.83 vs 0.61).
+    arch: str = "fpn"  # fpn | unet | deeplabv3plus
     image_size: int = 256
-    epochs: int = 20
+    epochs: int = 12
 
 
 @dataclass
@@ -52,6 +54,9 @@ class RunConfig:
     precision: str = "32-true"  # e.g. bf16-mixed / 16-mixed on GPUs
     num_workers: int = 0  # data loading processes; 0 is fastest on a 2-core CPU
     max_train_images: int | None = None  # cap for smoke runs
+    # Restrict each predicted mask to the classes the classifier predicts present. Off by
+    # default: it helped a weak segmenter (+0.05 Dice) but not a good one (-0.01) on MSRC-v2.
+    gate_segmentation: bool = False
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -153,21 +153,32 @@ def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
     return found
 
 
-def predict(run_dir: str | Path, images: ImageSet, fast: bool = True) -> Predictions:
+def predict(
+    run_dir: str | Path, images: ImageSet, fast: bool = True, gate: bool | None = None
+) -> Predictions:
     """Predict `images` with the run's classifier and segmenter.
 
-    Without a classifier, labels come from the classes present in the predicted masks.
+    With `gate` (default: the run's `gate_segmentation`), each image's pixels may only take
+    background or the classes the classifier predicts present: in this task an image's labels
+    are exactly the classes in its mask, and the classifier decides presence far better than
+    a small segmenter's pixels do. Without a classifier, labels come from the predicted masks.
     """
     models = load_run_models(run_dir)
+    if gate is None:
+        gate = read_run_info(run_dir)["config"].get("gate_segmentation", False)
     pixels = [s.image for s in images.samples]
-    masks = []
-    if "segmenter" in models:
-        model, hp = models["segmenter"]
-        masks = predict_masks(model, pixels, hp["image_size"], fast=fast)
+    probabilities = None
     if "classifier" in models:
         model, hp = models["classifier"]
         probabilities = predict_probabilities(model, pixels, hp["image_size"], fast=fast)
-    else:
+    masks = []
+    if "segmenter" in models:
+        allowed = None
+        if gate and probabilities is not None:
+            allowed = probabilities > classifier_threshold(run_dir)
+        model, hp = models["segmenter"]
+        masks = predict_masks(model, pixels, hp["image_size"], fast=fast, allowed=allowed)
+    if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
         probabilities = np.array(present, dtype=np.float32)
     return Predictions(images.ids, images.classes, probabilities, masks)

@@ -69,8 +69,13 @@ def predict_masks(
     size: int,
     batch_size: int = 8,
     fast: bool = True,
+    allowed: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """One H x W uint8 mask per image at its original resolution (0 = background)."""
+    """One H x W uint8 mask per image at its original resolution (0 = background).
+
+    `allowed` (N x K booleans) restricts each image's pixels to background and the classes
+    marked allowed, e.g. those the classifier predicts present.
+    """
     model = model.eval().to(memory_format=torch.channels_last)
     device = _device_of(model)
     masks = []
@@ -79,6 +84,11 @@ def predict_masks(
     ):
         with _autocast(device, fast):
             logits = model(batch).float()
+        if allowed is not None:
+            keep = torch.from_numpy(allowed[start : start + len(logits)].astype(bool))
+            keep = torch.cat([torch.ones(len(keep), 1, dtype=torch.bool), keep], 1)  # background
+            # A finite fill: -inf times a zero interpolation weight would give NaN.
+            logits = logits.masked_fill(~keep.to(logits.device)[:, :, None, None], -1e4)
         for img, logit in zip(images[start : start + batch_size], logits, strict=True):
             full = F.interpolate(
                 logit[None], size=img.shape[:2], mode="bilinear", align_corners=False
