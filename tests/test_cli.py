@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -68,3 +69,17 @@ def test_entry_point_reexecs_once_with_malloc_settings(monkeypatch):
     monkeypatch.setattr(launcher.os, "environ", {launcher.OPT_OUT: "1"})
     launcher.reexec_with_malloc_settings()  # opted out
     assert len(calls) == 1
+
+
+def test_options_override_the_config_file_only_when_given(tmp_path):
+    from vocvision.cli import _config
+    from vocvision.config import RunConfig
+
+    saved = RunConfig(seed=7)
+    saved.classifier.backbone = saved.segmenter.backbone = "tf_efficientnet_lite2"
+    path = tmp_path / "run_config.json"
+    path.write_text(json.dumps(saved.to_dict()))
+    config = _config(path, epochs=3, arch="unet", devices=None)
+    assert config.seed == 7 and config.classifier.backbone == "tf_efficientnet_lite2"
+    assert config.classifier.epochs == config.segmenter.epochs == 3
+    assert config.segmenter.arch == "unet" and config.devices == "auto"

@@ -78,3 +78,17 @@ def test_allowed_classes_restrict_predicted_masks(rng):
     # Pixels whose free choice was allowed keep it.
     keep = np.isin(free[0], [0, 2])
     assert np.array_equal(gated[0][keep], free[0][keep])
+
+
+def test_flip_tta_is_mirror_symmetric(rng):
+    torch.manual_seed(0)
+    image = rng.integers(0, 256, size=(32, 48, 3), dtype=np.uint8)
+    mirrored = np.ascontiguousarray(image[:, ::-1])
+    classifier = Classifier(3, pretrained="none")
+    a = predict_probabilities(classifier, [image], size=64, fast=False, flip=True)
+    b = predict_probabilities(classifier, [mirrored], size=64, fast=False, flip=True)
+    assert np.allclose(a, b, atol=1e-5)
+    segmenter = Segmenter(3, pretrained="none")
+    mask = predict_masks(segmenter, [image], size=64, fast=False, flip=True)[0]
+    mask_of_mirror = predict_masks(segmenter, [mirrored], size=64, fast=False, flip=True)[0]
+    assert (mask == mask_of_mirror[:, ::-1]).mean() > 0.99  # ties may break differently

@@ -21,33 +21,38 @@ app = typer.Typer(
 )
 console = Console()
 
+# Training options default to None: only the ones given override the config (file or defaults).
 Epochs = Annotated[int | None, typer.Option(help="Epochs for both models (default: per model).")]
-Backbone = Annotated[str, typer.Option(help="timm backbone, e.g. tf_efficientnet_lite0/1/2.")]
-Pretrained = Annotated[str, typer.Option(help="package (offline wheels) | hub | none | PATH.")]
-Seed = Annotated[int, typer.Option(help="Seed for splits, initialisation and augmentation.")]
+Backbone = Annotated[
+    str | None, typer.Option(help="timm backbone, e.g. tf_efficientnet_lite0/1/2.")
+]
+Pretrained = Annotated[
+    str | None, typer.Option(help="package (offline wheels) | hub | none | PATH.")
+]
+Arch = Annotated[str | None, typer.Option(help="Segmenter decoder: fpn | unet | deeplabv3plus.")]
+Seed = Annotated[int | None, typer.Option(help="Seed for splits, initialisation, augmentation.")]
+Accelerator = Annotated[str | None, typer.Option(help="cpu | gpu | auto.")]
+Devices = Annotated[str | None, typer.Option(help="Number of devices (several GPUs: DDP).")]
+Precision = Annotated[str | None, typer.Option(help="32-true | bf16-mixed | 16-mixed.")]
 ConfigFile = Annotated[Path | None, typer.Option(help="run_config.json to start from.")]
 
 
 def _config(
-    config_file,
-    epochs,
-    backbone,
-    pretrained,
-    seed,
-    accelerator="auto",
-    devices="auto",
-    precision="32-true",
-    max_train_images=None,
+    config_file: Path | None, epochs=None, backbone=None, pretrained=None, arch=None, **run_options
 ):
+    """The run configuration: `config_file` (or the defaults) with the options given."""
     from .config import RunConfig
 
     config = RunConfig.load(config_file) if config_file else RunConfig()
     for task in (config.classifier, config.segmenter):
-        task.backbone, task.pretrained = backbone, pretrained
-        if epochs is not None:
-            task.epochs = epochs
-    config.seed, config.accelerator, config.devices = seed, accelerator, devices
-    config.precision, config.max_train_images = precision, max_train_images
+        for name, value in (("epochs", epochs), ("backbone", backbone), ("pretrained", pretrained)):
+            if value is not None:
+                setattr(task, name, value)
+    if arch is not None:
+        config.segmenter.arch = arch
+    for name, value in run_options.items():
+        if value is not None:
+            setattr(config, name, value)
     return config
 
 
@@ -63,20 +68,29 @@ def run(
     data: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout data folder.")],
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/run"),
     epochs: Epochs = None,
-    backbone: Backbone = "tf_efficientnet_lite0",
-    pretrained: Pretrained = "package",
-    seed: Seed = 0,
+    backbone: Backbone = None,
+    pretrained: Pretrained = None,
+    arch: Arch = None,
+    seed: Seed = None,
     config_file: ConfigFile = None,
-    accelerator: str = "auto",
-    devices: str = "auto",
-    precision: str = "32-true",
+    accelerator: Accelerator = None,
+    devices: Devices = None,
+    precision: Precision = None,
     resume: Annotated[bool, typer.Option(help="Continue from last.ckpt.")] = False,
 ) -> None:
     """Train both models, predict the test split, write submission.csv, score it, report."""
     from .pipeline import run as run_pipeline
 
     config = _config(
-        config_file, epochs, backbone, pretrained, seed, accelerator, devices, precision
+        config_file,
+        epochs,
+        backbone,
+        pretrained,
+        arch,
+        seed=seed,
+        accelerator=accelerator,
+        devices=devices,
+        precision=precision,
     )
     result = run_pipeline(data, out, config, resume=resume)
     if result.score:
@@ -89,7 +103,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Demo folder (data/ and run/ inside).")] = Path("demo"),
     images: Annotated[int, typer.Option(help="Synthetic training images.")] = 160,
     epochs: Annotated[int, typer.Option(help="Epochs for each model.")] = 8,
-    pretrained: Pretrained = "package",
+    pretrained: Annotated[str, typer.Option(help="package | hub | none | PATH.")] = "package",
 ) -> None:
     """Generate the built-in synthetic dataset and run the whole job on it."""
     from .config import RunConfig
@@ -112,13 +126,14 @@ def train(
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/run"),
     model: Annotated[list[str] | None, typer.Option(help="classifier and/or segmenter.")] = None,
     epochs: Epochs = None,
-    backbone: Backbone = "tf_efficientnet_lite0",
-    pretrained: Pretrained = "package",
-    seed: Seed = 0,
+    backbone: Backbone = None,
+    pretrained: Pretrained = None,
+    arch: Arch = None,
+    seed: Seed = None,
     config_file: ConfigFile = None,
-    accelerator: str = "auto",
-    devices: str = "auto",
-    precision: str = "32-true",
+    accelerator: Accelerator = None,
+    devices: Devices = None,
+    precision: Precision = None,
     max_train_images: Annotated[int | None, typer.Option(help="Use only the first N.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from last.ckpt.")] = False,
 ) -> None:
@@ -131,11 +146,12 @@ def train(
         epochs,
         backbone,
         pretrained,
-        seed,
-        accelerator,
-        devices,
-        precision,
-        max_train_images,
+        arch,
+        seed=seed,
+        accelerator=accelerator,
+        devices=devices,
+        precision=precision,
+        max_train_images=max_train_images,
     )
     for kind, path in train_models(data, out, config, tuple(model or MODELS), resume).items():
         console.print(f"{kind}: {path}")

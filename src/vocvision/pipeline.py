@@ -112,15 +112,16 @@ def train(
         )
         log.info("%s trained in %.0f s", kind, time.perf_counter() - started)
     if "classifier" in checkpoints and config.classifier.threshold is None:
-        tune_threshold(run_dir, checkpoints["classifier"], val_set)
+        tune_threshold(run_dir, checkpoints["classifier"], val_set, config.tta_flip)
     return checkpoints
 
 
-def tune_threshold(run_dir: Path, checkpoint: Path, val_set: ImageSet) -> float:
-    """Choose the classifier threshold on the validation split (never on the test split)."""
+def tune_threshold(run_dir: Path, checkpoint: Path, val_set: ImageSet, flip: bool) -> float:
+    """Choose the classifier threshold on the validation split (never on the test split),
+    with the same test-time augmentation as prediction."""
     model, hp = load_model(checkpoint, "classifier")
     probabilities = predict_probabilities(
-        model, [s.image for s in val_set.samples], hp["image_size"]
+        model, [s.image for s in val_set.samples], hp["image_size"], flip=flip
     )
     labels = val_set.label_matrix()
     threshold = best_global_threshold(probabilities, labels)
@@ -164,20 +165,23 @@ def predict(
     a small segmenter's pixels do. Without a classifier, labels come from the predicted masks.
     """
     models = load_run_models(run_dir)
-    if gate is None:
-        gate = read_run_info(run_dir)["config"].get("gate_segmentation", False)
+    config = read_run_info(run_dir)["config"]
+    gate = config.get("gate_segmentation", False) if gate is None else gate
+    flip = config.get("tta_flip", False)
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
         model, hp = models["classifier"]
-        probabilities = predict_probabilities(model, pixels, hp["image_size"], fast=fast)
+        probabilities = predict_probabilities(model, pixels, hp["image_size"], fast, flip=flip)
     masks = []
     if "segmenter" in models:
         allowed = None
         if gate and probabilities is not None:
             allowed = probabilities > classifier_threshold(run_dir)
         model, hp = models["segmenter"]
-        masks = predict_masks(model, pixels, hp["image_size"], fast=fast, allowed=allowed)
+        masks = predict_masks(
+            model, pixels, hp["image_size"], fast=fast, allowed=allowed, flip=flip
+        )
     if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
         probabilities = np.array(present, dtype=np.float32)

@@ -10,11 +10,12 @@ from torchvision.transforms import v2
 from .sample import IGNORE_INDEX, Sample
 
 
-def train_transform(size: int) -> v2.Transform:
-    """Random scale + crop to size x size, horizontal flip, colour jitter."""
+def train_transform(size: int, min_crop_scale: float = 0.35) -> v2.Transform:
+    """Random crop of at least `min_crop_scale` of the image area, resized to size x size,
+    horizontal flip, colour jitter."""
     return v2.Compose(
         [
-            v2.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True),
+            v2.RandomResizedCrop(size, scale=(min_crop_scale, 1.0), antialias=True),
             v2.RandomHorizontalFlip(),
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
             v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),

@@ -43,6 +43,17 @@ def _batches(
         yield resized.to(device).contiguous(memory_format=torch.channels_last)
 
 
+def _logits(model: nn.Module, batch: torch.Tensor, fast: bool, flip: bool) -> torch.Tensor:
+    """Model logits, averaged with those of the mirrored batch when `flip` (test-time
+    augmentation); spatial outputs are mirrored back before averaging."""
+    with _autocast(batch.device, fast):
+        logits = model(batch).float()
+        if flip:
+            mirrored = model(batch.flip(-1)).float()
+            logits = (logits + (mirrored.flip(-1) if logits.ndim == 4 else mirrored)) / 2
+    return logits
+
+
 @torch.inference_mode()
 def predict_probabilities(
     model: nn.Module,
@@ -50,15 +61,14 @@ def predict_probabilities(
     size: int,
     batch_size: int = 32,
     fast: bool = True,
+    flip: bool = False,
 ) -> np.ndarray:
-    """N x K sigmoid probabilities of a multi-label classifier."""
+    """N x K sigmoid probabilities of a multi-label classifier (`flip`: + mirrored TTA)."""
     model = model.eval().to(memory_format=torch.channels_last)
     device = _device_of(model)
     out = []
     for batch in _batches(images, size, batch_size, device):
-        with _autocast(device, fast):
-            logits = model(batch)
-        out.append(logits.float().sigmoid().cpu())
+        out.append(_logits(model, batch, fast, flip).sigmoid().cpu())
     return torch.cat(out).numpy()
 
 
@@ -70,8 +80,11 @@ def predict_masks(
     batch_size: int = 8,
     fast: bool = True,
     allowed: np.ndarray | None = None,
+    flip: bool = False,
 ) -> list[np.ndarray]:
     """One H x W uint8 mask per image at its original resolution (0 = background).
+
+    `flip` averages the logits with those of the mirrored image (test-time augmentation).
 
     `allowed` (N x K booleans) restricts each image's pixels to background and the classes
     marked allowed, e.g. those the classifier predicts present.
@@ -82,8 +95,7 @@ def predict_masks(
     for start, batch in zip(
         range(0, len(images), batch_size), _batches(images, size, batch_size, device), strict=True
     ):
-        with _autocast(device, fast):
-            logits = model(batch).float()
+        logits = _logits(model, batch, fast, flip)
         if allowed is not None:
             keep = torch.from_numpy(allowed[start : start + len(logits)].astype(bool))
             keep = torch.cat([torch.ones(len(keep), 1, dtype=torch.bool), keep], 1)  # background

@@ -25,14 +25,22 @@ class ImageSetDataModule(L.LightningDataModule):
     """Train with augmentation, validate on resized images; both sets already in memory."""
 
     def __init__(
-        self, train: ImageSet, val: ImageSet, image_size: int, batch_size: int, num_workers: int = 0
+        self,
+        train: ImageSet,
+        val: ImageSet,
+        image_size: int,
+        batch_size: int,
+        num_workers: int = 0,
+        min_crop_scale: float = 0.35,
     ) -> None:
         super().__init__()
         self.train, self.val = train, val
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
+        self.min_crop_scale = min_crop_scale
 
     def train_dataloader(self) -> DataLoader:
-        dataset = ImageSetDataset(self.train, train_transform(self.image_size))
+        transform = train_transform(self.image_size, self.min_crop_scale)
+        dataset = ImageSetDataset(self.train, transform)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

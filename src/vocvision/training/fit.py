@@ -91,7 +91,12 @@ def fit_model(
         {"model": kind, "classes": train.classes, "config": config.to_dict()},
     )
     datamodule = ImageSetDataModule(
-        train, val, task_config.image_size, task_config.batch_size, config.num_workers
+        train,
+        val,
+        task_config.image_size,
+        task_config.batch_size,
+        config.num_workers,
+        task_config.min_crop_scale,
     )
     last = ckpt_dir / LAST
     if resume and not last.is_file():

@@ -141,7 +141,7 @@ class SegmentationTask(_Task):
         lr: float,
         backbone_lr_scale: float,
         weight_decay: float,
-        arch: str = "unet",
+        arch: str = "fpn",
         image_size: int = 256,
     ) -> None:
         super().__init__()
