@@ -96,9 +96,10 @@ def test_training_is_deterministic_with_a_seed(kaggle_dir, tmp_path):
     assert torch.equal(weights[0], weights[1])
 
 
-def test_threshold_is_chosen_on_the_validation_split(finished_run):
-    chosen = json.loads((finished_run.run_dir / "classifier" / "threshold.json").read_text())
+def test_labelling_is_chosen_on_the_validation_split(finished_run):
+    chosen = json.loads((finished_run.run_dir / "classifier" / "labelling.json").read_text())
     assert chosen["chosen_on"] == "validation split"
     assert chosen["val_images"] == len(pipeline.read_run_info(finished_run.run_dir)["val_ids"])
-    assert chosen["val_dice"] >= chosen["val_dice_at_0.5"]
+    assert chosen["val_dice"] >= chosen["val_dice_classifier_only"]
+    assert chosen["fusion_area_scale"] in (None, 0.01, 0.02, 0.05)
     assert pipeline.classifier_threshold(finished_run.run_dir) == chosen["threshold"]

@@ -24,14 +24,13 @@ from .config import RunConfig
 from .data import ImageSet, read_split, stratified_split, write_truth
 from .data.kaggle import is_kaggle_layout
 from .fileio import atomic_path, write_json
-from .inference import best_global_threshold, predict_masks, predict_probabilities
-from .metrics import dice_per_image
+from .inference import choose_labelling, class_areas, fuse, predict_masks, predict_probabilities
 from .submission import Score, score_submission, validate_submission, write_submission
 from .training import fit_model, load_model
 
 log = logging.getLogger(__name__)
 MODELS = ("classifier", "segmenter")
-THRESHOLD_FILE = "threshold.json"
+LABELLING_FILE = "labelling.json"
 
 
 def default_splits(data_dir: str | Path) -> tuple[str, str]:
@@ -111,31 +110,23 @@ def train(
             kind, train_set, val_set, config, run_dir / kind, resume, progress
         )
         log.info("%s trained in %.0f s", kind, time.perf_counter() - started)
-    if "classifier" in checkpoints and config.classifier.threshold is None:
-        tune_threshold(run_dir, checkpoints["classifier"], val_set, config.tta_flip)
+    if (run_dir / "classifier" / "checkpoints").is_dir() and config.classifier.threshold is None:
+        tune_labelling(run_dir, val_set)
     return checkpoints
 
 
-def tune_threshold(run_dir: Path, checkpoint: Path, val_set: ImageSet, flip: bool) -> float:
-    """Choose the classifier threshold on the validation split (never on the test split),
-    with the same test-time augmentation as prediction."""
-    model, hp = load_model(checkpoint, "classifier")
-    probabilities = predict_probabilities(
-        model, [s.image for s in val_set.samples], hp["image_size"], flip=flip
-    )
-    labels = val_set.label_matrix()
-    threshold = best_global_threshold(probabilities, labels)
+def tune_labelling(run_dir: Path, val_set: ImageSet) -> dict:
+    """Choose, on the validation split (never the test split), how image labels are made:
+    the classifier alone or fused with the segmenter's class areas, and the threshold."""
+    probabilities, masks = _model_outputs(run_dir, val_set, fast=True, gate_threshold=None)
+    fusion = read_run_info(run_dir)["config"].get("label_fusion", True) and masks
+    areas = class_areas(masks, val_set.num_classes) if fusion else None
+    choice = choose_labelling(probabilities, areas, val_set.label_matrix())
     write_json(
-        run_dir / "classifier" / THRESHOLD_FILE,
-        {
-            "threshold": threshold,
-            "chosen_on": "validation split",
-            "val_images": len(val_set),
-            "val_dice": float(dice_per_image(probabilities > threshold, labels).mean()),
-            "val_dice_at_0.5": float(dice_per_image(probabilities > 0.5, labels).mean()),
-        },
+        run_dir / "classifier" / LABELLING_FILE,
+        {**choice, "chosen_on": "validation split", "val_images": len(val_set)},
     )
-    return threshold
+    return choice
 
 
 def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
@@ -154,20 +145,13 @@ def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
     return found
 
 
-def predict(
-    run_dir: str | Path, images: ImageSet, fast: bool = True, gate: bool | None = None
-) -> Predictions:
-    """Predict `images` with the run's classifier and segmenter.
-
-    With `gate` (default: the run's `gate_segmentation`), each image's pixels may only take
-    background or the classes the classifier predicts present: in this task an image's labels
-    are exactly the classes in its mask, and the classifier decides presence far better than
-    a small segmenter's pixels do. Without a classifier, labels come from the predicted masks.
-    """
+def _model_outputs(
+    run_dir: str | Path, images: ImageSet, fast: bool, gate_threshold: float | None
+) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """Raw classifier probabilities (None without a classifier) and masks (empty without a
+    segmenter). With `gate_threshold`, masks only use classes the classifier puts above it."""
     models = load_run_models(run_dir)
-    config = read_run_info(run_dir)["config"]
-    gate = config.get("gate_segmentation", False) if gate is None else gate
-    flip = config.get("tta_flip", False)
+    flip = read_run_info(run_dir)["config"].get("tta_flip", False)
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
@@ -176,15 +160,37 @@ def predict(
     masks = []
     if "segmenter" in models:
         allowed = None
-        if gate and probabilities is not None:
-            allowed = probabilities > classifier_threshold(run_dir)
+        if gate_threshold is not None and probabilities is not None:
+            allowed = probabilities > gate_threshold
         model, hp = models["segmenter"]
         masks = predict_masks(
             model, pixels, hp["image_size"], fast=fast, allowed=allowed, flip=flip
         )
+    return probabilities, masks
+
+
+def predict(
+    run_dir: str | Path, images: ImageSet, fast: bool = True, gate: bool | None = None
+) -> Predictions:
+    """Predict `images` with the run's classifier and segmenter.
+
+    The label scores are the classifier's probabilities, fused with the predicted class areas
+    when the validation split chose so (see `labelling`). With `gate` (default: the run's
+    `gate_segmentation`; only without fusion, whose labels depend on the masks), each image's
+    pixels may only take background or the classes the classifier predicts present. Without a
+    classifier, labels are the classes present in the predicted masks.
+    """
+    rule = labelling(run_dir)
+    if gate is None:
+        gate = read_run_info(run_dir)["config"].get("gate_segmentation", False)
+    gate_threshold = rule["threshold"] if gate and rule["fusion_area_scale"] is None else None
+    probabilities, masks = _model_outputs(run_dir, images, fast, gate_threshold)
     if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
         probabilities = np.array(present, dtype=np.float32)
+    elif rule["fusion_area_scale"] is not None and masks:
+        areas = class_areas(masks, images.num_classes)
+        probabilities = fuse(probabilities, areas, rule["fusion_area_scale"])
     return Predictions(images.ids, images.classes, probabilities, masks)
 
 
@@ -211,13 +217,26 @@ def read_run_info(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def classifier_threshold(run_dir: str | Path) -> float:
-    """The configured threshold, else the one chosen on the validation split, else 0.5."""
+def labelling(run_dir: str | Path) -> dict:
+    """How labels are made: {"threshold", "fusion_area_scale"}. A configured threshold wins
+    (classifier alone), else the choice made on the validation split, else 0.5."""
     configured = read_run_info(run_dir)["config"]["classifier"]["threshold"]
-    if configured is not None:
-        return float(configured)
-    chosen = Path(run_dir) / "classifier" / THRESHOLD_FILE
-    return float(json.loads(chosen.read_text())["threshold"]) if chosen.is_file() else 0.5
+    chosen = Path(run_dir) / "classifier" / LABELLING_FILE
+    if configured is None and chosen.is_file():
+        rule = json.loads(chosen.read_text())
+        return {
+            "threshold": float(rule["threshold"]),
+            "fusion_area_scale": rule["fusion_area_scale"],
+        }
+    return {
+        "threshold": 0.5 if configured is None else float(configured),
+        "fusion_area_scale": None,
+    }
+
+
+def classifier_threshold(run_dir: str | Path) -> float:
+    """The threshold on the label scores of `predict`."""
+    return labelling(run_dir)["threshold"]
 
 
 def submit(predictions: Predictions, out_csv: str | Path, threshold: float = 0.5) -> Path:
