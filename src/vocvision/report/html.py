@@ -58,6 +58,19 @@ def _training_section(run_dir: Path) -> str:
                 c: metrics[c].max() for c in ("val/mAP", "val/mIoU", "val/dice") if c in metrics
             }
             parts.append(f"<p>{kind}, best validation: {_table(best)}</p>")
+    labelling = run_dir / "classifier" / "labelling.json"
+    if labelling.is_file():
+        rule = json.loads(labelling.read_text())
+        how = (
+            "classifier alone"
+            if rule["fusion_area_scale"] is None
+            else f"classifier fused with segmenter areas (scale {rule['fusion_area_scale']})"
+        )
+        parts.append(
+            f"<p>Image labels, chosen on the validation split ({rule['val_images']} images): "
+            f"{how}, threshold {rule['threshold']}; per-image Dice {rule['val_dice']:.4f} "
+            f"(classifier alone {rule['val_dice_classifier_only']:.4f}).</p>"
+        )
     return "".join(parts)
 
 
@@ -96,7 +109,7 @@ def _predictions_section(run_dir: Path, meta: dict) -> str:
         panels = [sample.image, figures.overlay(sample.image, mask)]
         if sample.id in truth_masks:
             panels.append(figures.overlay(sample.image, truth_masks[sample.id]))
-        rows.append((f"{sample.id}: {', '.join(labels) or '-'}"[:40], panels))
+        rows.append((f"{sample.id}\npredicted: {', '.join(labels) or '-'}"[:60], panels))
     titles = ["image", "prediction", "truth"][: len(rows[0][1])]
     grid = figures.image_grid(rows, titles, predictions.classes)
     return "<h2>Test predictions</h2>" + _img(grid, "predictions")
