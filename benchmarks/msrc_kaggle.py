@@ -4,7 +4,10 @@ Converts ../shared/data/msrc21 (train split -> Kaggle train, val split -> Kaggle
 truth kept aside), runs the default `vocvision run` pipeline and prints the Kaggle mean Dice
 (both halves) and wall times.
 
-    .venv/bin/python benchmarks/msrc_kaggle.py [--data ../shared/data/msrc21] [--out /tmp/bench]
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \
+      .venv/bin/python benchmarks/msrc_kaggle.py [--data ../shared/data/msrc21] [--out DIR]
+
+(the allocator settings are the ones the `vocvision` command sets for itself).
 
 Reference (issue #2): a linear probe on frozen Lite0 features reaches 0.857 (cls 0.905, seg 0.808).
 """
