@@ -34,8 +34,11 @@ LABELLING_FILE = "labelling.json"
 
 
 def default_splits(data_dir: str | Path) -> tuple[str, str]:
-    """(train split, test split): Kaggle `train`/`test`, VOC `train`/`val`."""
-    return ("train", "test") if is_kaggle_layout(data_dir) else ("train", "val")
+    """(train split, test split): Kaggle `train`/`test`; VOC `train`/`val` (or `test`)."""
+    if is_kaggle_layout(data_dir):
+        return "train", "test"
+    has_val = (Path(data_dir) / "ImageSets" / "Segmentation" / "val.txt").is_file()
+    return "train", "val" if has_val else "test"
 
 
 @dataclass
