@@ -121,9 +121,12 @@ def train(
 def tune_labelling(run_dir: Path, val_set: ImageSet) -> dict:
     """Choose, on the validation split (never the test split), how image labels are made:
     the classifier alone or fused with the segmenter's class areas, and the threshold."""
-    probabilities, masks = _model_outputs(run_dir, val_set, fast=True, gate_threshold=None)
-    fusion = read_run_info(run_dir)["config"].get("label_fusion", True) and masks
-    areas = class_areas(masks, val_set.num_classes) if fusion else None
+    config = read_run_info(run_dir)["config"]
+    probabilities, masks = _model_outputs(
+        run_dir, val_set, fast=True, flip=config.get("tta_flip", False), gate_threshold=None
+    )
+    use_fusion = bool(masks) and config.get("label_fusion", True)
+    areas = class_areas(masks, val_set.num_classes) if use_fusion else None
     choice = choose_labelling(probabilities, areas, val_set.label_matrix())
     write_json(
         run_dir / "classifier" / LABELLING_FILE,
@@ -149,12 +152,11 @@ def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
 
 
 def _model_outputs(
-    run_dir: str | Path, images: ImageSet, fast: bool, gate_threshold: float | None
+    run_dir: str | Path, images: ImageSet, fast: bool, flip: bool, gate_threshold: float | None
 ) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Raw classifier probabilities (None without a classifier) and masks (empty without a
     segmenter). With `gate_threshold`, masks only use classes the classifier puts above it."""
     models = load_run_models(run_dir)
-    flip = read_run_info(run_dir)["config"].get("tta_flip", False)
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
@@ -183,11 +185,14 @@ def predict(
     pixels may only take background or the classes the classifier predicts present. Without a
     classifier, labels are the classes present in the predicted masks.
     """
-    rule = labelling(run_dir)
+    config = read_run_info(run_dir)["config"]
+    rule = labelling(run_dir, config)
     if gate is None:
-        gate = read_run_info(run_dir)["config"].get("gate_segmentation", False)
+        gate = config.get("gate_segmentation", False)
     gate_threshold = rule["threshold"] if gate and rule["fusion_area_scale"] is None else None
-    probabilities, masks = _model_outputs(run_dir, images, fast, gate_threshold)
+    probabilities, masks = _model_outputs(
+        run_dir, images, fast, config.get("tta_flip", False), gate_threshold
+    )
     if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
         probabilities = np.array(present, dtype=np.float32)
@@ -220,10 +225,12 @@ def read_run_info(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def labelling(run_dir: str | Path) -> dict:
+def labelling(run_dir: str | Path, config: dict | None = None) -> dict:
     """How labels are made: {"threshold", "fusion_area_scale"}. A configured threshold wins
-    (classifier alone), else the choice made on the validation split, else 0.5."""
-    configured = read_run_info(run_dir)["config"]["classifier"]["threshold"]
+    (classifier alone), else the choice made on the validation split, else 0.5. `config` is
+    the run's saved config when the caller has already read it."""
+    config = config or read_run_info(run_dir)["config"]
+    configured = config["classifier"]["threshold"]
     chosen = Path(run_dir) / "classifier" / LABELLING_FILE
     if configured is None and chosen.is_file():
         rule = json.loads(chosen.read_text())
