@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from common import SHARED_DATA, has_voc_data
 from rich.console import Console
 from rich.table import Table
 
@@ -26,7 +27,7 @@ from vocvision import RunConfig, pipeline
 from vocvision.data import convert
 from vocvision.launcher import configure_threads
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "msrc21"
+DEFAULT_DATA = SHARED_DATA / "msrc21"
 
 
 def main() -> int:
@@ -38,11 +39,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     console = Console()
-    if not (args.data / "JPEGImages").is_dir():
-        console.print(
-            f"[red]MISSING DATA:[/red] {args.data} is not a VOC-layout folder; "
-            "this benchmark needs ../shared/data/msrc21 (nothing was measured)"
-        )
+    if not has_voc_data(args.data, console):
         return 2
     configure_threads()
     started = time.perf_counter()

@@ -11,10 +11,11 @@ from vocvision import RunConfig, pipeline
 from vocvision.submission import validate_submission
 
 
-def tiny_config(epochs: int = 1) -> RunConfig:
+def tiny_config(epochs: int = 1, method: str = "probe") -> RunConfig:
     config = RunConfig(val_fraction=0.25, accelerator="cpu", devices="1")
     for task in (config.classifier, config.segmenter):
         task.image_size, task.epochs, task.batch_size = 64, epochs, 8
+    config.classifier.method, config.classifier.folds = method, 3
     return config
 
 
@@ -43,7 +44,8 @@ def test_run_produces_a_valid_scored_submission_and_report(finished_run, kaggle_
     for alt in (
         "class balance",
         "sample images",
-        "classifier curves",
+        "classifier PR curves",
+        "label co-occurrence",
         "segmenter curves",
         "predictions",
     ):
@@ -53,13 +55,16 @@ def test_run_produces_a_valid_scored_submission_and_report(finished_run, kaggle_
 
 
 def test_run_folder_holds_checkpoints_logs_and_config(finished_run):
+    segmenter = finished_run.run_dir / "segmenter"
+    assert (segmenter / "checkpoints" / "best.ckpt").is_file()
+    assert (segmenter / "checkpoints" / "last.ckpt").is_file()
+    assert (segmenter / "logs" / "metrics.csv").is_file()
+    assert list((segmenter / "tensorboard").glob("events.*"))
+    classifier = finished_run.run_dir / "classifier"
+    assert (classifier / "checkpoints" / "probe.pt").is_file()
+    assert (classifier / "oof.npz").is_file()
     for kind in ("classifier", "segmenter"):
-        folder = finished_run.run_dir / kind
-        assert (folder / "checkpoints" / "best.ckpt").is_file()
-        assert (folder / "checkpoints" / "last.ckpt").is_file()
-        assert (folder / "logs" / "metrics.csv").is_file()
-        assert list((folder / "tensorboard").glob("events.*"))
-        saved = json.loads((folder / "run_config.json").read_text())
+        saved = json.loads((finished_run.run_dir / kind / "run_config.json").read_text())
         assert saved["config"]["classifier"]["image_size"] == 64 and saved["model"] == kind
 
 
@@ -71,12 +76,19 @@ def test_predictions_match_the_original_resolution(finished_run, kaggle_dir):
 
 
 def test_resume_continues_from_last_checkpoint(kaggle_dir, tmp_path):
-    pipeline.train(kaggle_dir, tmp_path, tiny_config(1), models=("classifier",), progress=False)
+    pipeline.train(
+        kaggle_dir, tmp_path, tiny_config(1, "finetune"), models=("classifier",), progress=False
+    )
     last = tmp_path / "classifier" / "checkpoints" / "last.ckpt"
     first_steps = torch.load(last, weights_only=False)["global_step"]
     assert first_steps > 0
     pipeline.train(
-        kaggle_dir, tmp_path, tiny_config(2), models=("classifier",), resume=True, progress=False
+        kaggle_dir,
+        tmp_path,
+        tiny_config(2, "finetune"),
+        models=("classifier",),
+        resume=True,
+        progress=False,
     )
     assert torch.load(last, weights_only=False)["global_step"] == 2 * first_steps
     metrics = pd.read_csv(tmp_path / "classifier" / "logs" / "metrics.csv")
@@ -87,7 +99,11 @@ def test_training_is_deterministic_with_a_seed(kaggle_dir, tmp_path):
     weights = []
     for name in ("a", "b"):
         pipeline.train(
-            kaggle_dir, tmp_path / name, tiny_config(1), models=("classifier",), progress=False
+            kaggle_dir,
+            tmp_path / name,
+            tiny_config(1, "finetune"),
+            models=("classifier",),
+            progress=False,
         )
         state = torch.load(
             tmp_path / name / "classifier" / "checkpoints" / "last.ckpt", weights_only=False
@@ -102,4 +118,4 @@ def test_labelling_is_chosen_on_the_validation_split(finished_run):
     assert chosen["val_images"] == len(pipeline.read_run_info(finished_run.run_dir)["val_ids"])
     assert chosen["val_dice"] >= chosen["val_dice_classifier_only"]
     assert chosen["fusion_area_scale"] in (None, 0.01, 0.02, 0.05)
-    assert pipeline.classifier_threshold(finished_run.run_dir) == chosen["threshold"]
+    assert pipeline.labelling(finished_run.run_dir)["threshold"] == chosen["threshold"]

@@ -30,6 +30,11 @@ Pretrained = Annotated[
     str | None, typer.Option(help="package (offline wheels) | hub | none | PATH.")
 ]
 Arch = Annotated[str | None, typer.Option(help="Segmenter decoder: fpn | unet | deeplabv3plus.")]
+Method = Annotated[
+    str | None,
+    typer.Option(help="Classifier: probe (frozen features, K-fold heads, fast) | finetune."),
+]
+Loss = Annotated[str | None, typer.Option(help="Classifier loss: bce | weighted_bce | asl.")]
 Seed = Annotated[int | None, typer.Option(help="Seed for splits, initialisation, augmentation.")]
 Accelerator = Annotated[str | None, typer.Option(help="cpu | gpu | auto.")]
 Devices = Annotated[str | None, typer.Option(help="Number of devices (several GPUs: DDP).")]
@@ -38,7 +43,14 @@ ConfigFile = Annotated[Path | None, typer.Option(help="run_config.json to start 
 
 
 def _config(
-    config_file: Path | None, epochs=None, backbone=None, pretrained=None, arch=None, **run_options
+    config_file: Path | None,
+    epochs=None,
+    backbone=None,
+    pretrained=None,
+    arch=None,
+    method=None,
+    loss=None,
+    **run_options,
 ):
     """The run configuration: `config_file` (or the defaults) with the options given."""
     from .config import RunConfig
@@ -50,6 +62,10 @@ def _config(
                 setattr(task, name, value)
     if arch is not None:
         config.segmenter.arch = arch
+    if method is not None:
+        config.classifier.method = method
+    if loss is not None:
+        config.classifier.loss = loss
     for name, value in run_options.items():
         if value is not None:
             setattr(config, name, value)
@@ -71,6 +87,8 @@ def run(
     backbone: Backbone = None,
     pretrained: Pretrained = None,
     arch: Arch = None,
+    method: Method = None,
+    loss: Loss = None,
     seed: Seed = None,
     config_file: ConfigFile = None,
     accelerator: Accelerator = None,
@@ -87,6 +105,8 @@ def run(
         backbone,
         pretrained,
         arch,
+        method,
+        loss,
         seed=seed,
         accelerator=accelerator,
         devices=devices,
@@ -129,6 +149,8 @@ def train(
     backbone: Backbone = None,
     pretrained: Pretrained = None,
     arch: Arch = None,
+    method: Method = None,
+    loss: Loss = None,
     seed: Seed = None,
     config_file: ConfigFile = None,
     accelerator: Accelerator = None,
@@ -147,6 +169,8 @@ def train(
         backbone,
         pretrained,
         arch,
+        method,
+        loss,
         seed=seed,
         accelerator=accelerator,
         devices=devices,
@@ -181,13 +205,15 @@ def submit(
     ] = None,
 ) -> None:
     """Write submission.csv (Kaggle format) from saved predictions, validated."""
-    from .pipeline import Predictions, classifier_threshold, read_run_info
+    from .pipeline import Predictions, labelling, read_run_info
     from .pipeline import submit as write
 
     split = split or read_run_info(run_dir)["test_split"]
     predictions = Predictions.load(run_dir / "predictions" / f"{split}.npz")
-    threshold = classifier_threshold(run_dir) if threshold is None else threshold
-    console.print(f"submission: {write(predictions, out or run_dir / 'submission.csv', threshold)}")
+    rule = labelling(run_dir)
+    chosen = rule["threshold"] if threshold is None else threshold
+    path = write(predictions, out or run_dir / "submission.csv", chosen, rule["at_least_one"])
+    console.print(f"submission: {path}")
 
 
 @app.command()
@@ -258,18 +284,52 @@ def report(run_dir: Annotated[Path, typer.Argument(help="Run folder.")]) -> None
     console.print(f"report: {write_report(run_dir)}")
 
 
+@app.command()
+def study(
+    data: Annotated[Path, typer.Argument(help="Data folder with a labelled test split.")],
+    out: Annotated[
+        Path, typer.Option(help="Study folder; RUN_DIR/study puts it in that run's report.")
+    ] = Path("runs/study"),
+    holdout: Annotated[
+        bool, typer.Option(help="Train each variant on train, score on test (minutes).")
+    ] = True,
+    cv_split: Annotated[
+        str | None, typer.Option(help="Also K-fold the frozen probe on this split (seconds).")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="Folds of the cross-validation.")] = 5,
+    segmenter_run: Annotated[
+        Path | None, typer.Option(help="Run folder whose segmenter feeds the fusion variant.")
+    ] = None,
+    seed: Seed = None,
+) -> None:
+    """Classification ablations (scratch, probe, fine-tune, losses, thresholds, TTA, fusion)."""
+    import json
+
+    from . import study as ablations
+
+    if holdout:
+        ablations.holdout_study(data, out, seed=seed or 0, segmenter_run=segmenter_run)
+    if cv_split:
+        ablations.cross_validation_study(data, cv_split, out, folds, seed or 0)
+    results = out / ablations.STUDY_FILE
+    for line in ablations.discussion(json.loads(results.read_text())):
+        console.print(f"- {line}")
+    console.print(f"results: {results}")
+
+
 def main() -> None:
     reexec_with_malloc_settings()
     logging.basicConfig(
         level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console)]
     )
     configure_threads()
+    from .config import ConfigError
     from .data import DataError
     from .models import PretrainedWeightsError
     from .submission import ScoreError
 
     try:
         app()
-    except (DataError, PretrainedWeightsError, ScoreError, FileNotFoundError) as err:
+    except (ConfigError, DataError, PretrainedWeightsError, ScoreError, FileNotFoundError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise SystemExit(2) from None

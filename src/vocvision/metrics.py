@@ -42,3 +42,44 @@ def iou_per_class(confusion: np.ndarray) -> np.ndarray:
     union = confusion.sum(0) + confusion.sum(1) - inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / union, np.nan)
+
+
+def classification_metrics(
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+) -> dict:
+    """Multi-label metrics of N x K scores and `predicted` labels against the true `labels`:
+    mAP and per-class AP, micro F1 and macro F1 (means over the classes with positives: AP
+    and recall are undefined without one), micro precision and recall, and mean per-image
+    Dice (the Kaggle half)."""
+    import warnings
+
+    import torch
+    from torchmetrics.functional.classification import (
+        multilabel_average_precision,
+        multilabel_f1_score,
+        multilabel_precision,
+        multilabel_recall,
+    )
+
+    scores = torch.from_numpy(np.asarray(probabilities, dtype=np.float32))
+    truth = torch.from_numpy(labels.astype(np.int64))
+    hard = torch.from_numpy(predicted.astype(np.int64))
+    k = labels.shape[1]
+    present = labels.sum(0) > 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "No positive samples")
+        ap = multilabel_average_precision(scores, truth, num_labels=k, average="none").numpy()
+    f1 = multilabel_f1_score(hard, truth, num_labels=k, average="none").numpy()
+    ap = np.where(present, ap, np.nan)
+    return {
+        "mAP": float(ap[present].mean()) if present.any() else float("nan"),
+        "per_class_ap": ap.tolist(),
+        "per_class_f1": np.where(present, f1, np.nan).tolist(),
+        "f1_micro": float(multilabel_f1_score(hard, truth, num_labels=k, average="micro")),
+        "f1_macro": float(f1[present].mean()) if present.any() else float("nan"),
+        "precision": float(multilabel_precision(hard, truth, num_labels=k, average="micro")),
+        "recall": float(multilabel_recall(hard, truth, num_labels=k, average="micro")),
+        "dice": float(dice_per_image(predicted, labels).mean()),
+    }

@@ -24,9 +24,17 @@ from .config import RunConfig
 from .data import ImageSet, read_split, stratified_split, write_truth
 from .data.kaggle import is_kaggle_layout
 from .fileio import atomic_path, write_json
-from .inference import choose_labelling, class_areas, fuse, predict_masks, predict_probabilities
+from .inference import (
+    apply_thresholds,
+    choose_labelling,
+    class_areas,
+    fuse,
+    predict_masks,
+    predict_probabilities,
+)
 from .submission import Score, score_submission, validate_submission, write_submission
-from .training import fit_model, load_model
+from .training import fit_model, fit_probe, load_model, load_probe
+from .training.probe import PROBE_FILE
 
 log = logging.getLogger(__name__)
 MODELS = ("classifier", "segmenter")
@@ -50,8 +58,10 @@ class Predictions:
     probabilities: np.ndarray  # N x K
     masks: list[np.ndarray]  # H x W uint8 each, 0 = background
 
-    def labels(self, threshold: float) -> np.ndarray:
-        return (self.probabilities > threshold).astype(np.uint8)
+    def labels(self, threshold: float | list[float], at_least_one: bool = False) -> np.ndarray:
+        """N x K labels: scores above the global or per-class threshold (see
+        `inference.apply_thresholds`)."""
+        return apply_thresholds(self.probabilities, np.asarray(threshold), at_least_one)
 
     def save(self, path: str | Path) -> None:
         arrays = {f"mask_{i}": m for i, m in enumerate(self.masks)}
@@ -85,7 +95,7 @@ def train(
     progress: bool = True,
 ) -> dict[str, Path]:
     """Train the chosen models on the train split of `data_dir`; returns best checkpoints."""
-    config = config or RunConfig()
+    config = (config or RunConfig()).validate()
     run_dir = Path(run_dir)
     train_split, test_split = default_splits(data_dir)
     images = read_split(data_dir, train_split)
@@ -109,9 +119,12 @@ def train(
         if kind == "segmenter" and any(s.mask is None for s in images.samples):
             raise ValueError(f"{data_dir}: the segmenter needs masks for every training image")
         started = time.perf_counter()
-        checkpoints[kind] = fit_model(
-            kind, train_set, val_set, config, run_dir / kind, resume, progress
-        )
+        if kind == "classifier" and config.classifier.method == "probe":
+            checkpoints[kind] = fit_probe(train_set, config, run_dir / kind)
+        else:
+            checkpoints[kind] = fit_model(
+                kind, train_set, val_set, config, run_dir / kind, resume, progress
+            )
         log.info("%s trained in %.0f s", kind, time.perf_counter() - started)
     if (run_dir / "classifier" / "checkpoints").is_dir() and config.classifier.threshold is None:
         tune_labelling(run_dir, val_set)
@@ -122,12 +135,17 @@ def tune_labelling(run_dir: Path, val_set: ImageSet) -> dict:
     """Choose, on the validation split (never the test split), how image labels are made:
     the classifier alone or fused with the segmenter's class areas, and the threshold."""
     config = read_run_info(run_dir)["config"]
-    probabilities, masks = _model_outputs(
-        run_dir, val_set, fast=True, flip=config.get("tta_flip", False), gate_threshold=None
-    )
+    probabilities, masks = _model_outputs(run_dir, val_set, fast=True, config=config)
     use_fusion = bool(masks) and config.get("label_fusion", True)
     areas = class_areas(masks, val_set.num_classes) if use_fusion else None
-    choice = choose_labelling(probabilities, areas, val_set.label_matrix())
+    c = config["classifier"]
+    choice = choose_labelling(
+        probabilities,
+        areas,
+        val_set.label_matrix(),
+        per_class=c.get("per_class_thresholds", False),
+        at_least_one=c.get("at_least_one", False),
+    )
     write_json(
         run_dir / "classifier" / LABELLING_FILE,
         {**choice, "chosen_on": "validation split", "val_images": len(val_set)},
@@ -138,9 +156,14 @@ def tune_labelling(run_dir: Path, val_set: ImageSet) -> dict:
 def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
     """{kind: (model, hparams)} for every model trained in `run_dir`."""
     found = {}
+    probe = Path(run_dir) / "classifier" / "checkpoints" / PROBE_FILE
+    if probe.is_file():
+        found["classifier"] = load_probe(probe)
     for kind in MODELS:
         ckpt_dir = Path(run_dir) / kind / "checkpoints"
         for name in ("best.ckpt", "last.ckpt"):
+            if kind in found:
+                break
             if (ckpt_dir / name).is_file():
                 found[kind] = load_model(ckpt_dir / name, kind)
                 break
@@ -152,24 +175,41 @@ def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
 
 
 def _model_outputs(
-    run_dir: str | Path, images: ImageSet, fast: bool, flip: bool, gate_threshold: float | None
+    run_dir: str | Path,
+    images: ImageSet,
+    fast: bool,
+    config: dict,
+    gate_threshold: float | list[float] | None = None,
 ) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Raw classifier probabilities (None without a classifier) and masks (empty without a
-    segmenter). With `gate_threshold`, masks only use classes the classifier puts above it."""
+    segmenter), with the test-time augmentation of the run's `config`. With
+    `gate_threshold`, masks only use classes the classifier puts above it."""
     models = load_run_models(run_dir)
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
         model, hp = models["classifier"]
-        probabilities = predict_probabilities(model, pixels, hp["image_size"], fast, flip=flip)
+        probabilities = predict_probabilities(
+            model,
+            pixels,
+            hp["image_size"],
+            fast=fast,
+            flip=config["classifier"].get("tta_flip", False),
+            scales=config["classifier"].get("tta_scales", (1.0,)),
+        )
     masks = []
     if "segmenter" in models:
         allowed = None
         if gate_threshold is not None and probabilities is not None:
-            allowed = probabilities > gate_threshold
+            allowed = probabilities > np.asarray(gate_threshold)
         model, hp = models["segmenter"]
         masks = predict_masks(
-            model, pixels, hp["image_size"], fast=fast, allowed=allowed, flip=flip
+            model,
+            pixels,
+            hp["image_size"],
+            fast=fast,
+            allowed=allowed,
+            flip=config["segmenter"].get("tta_flip", False),
         )
     return probabilities, masks
 
@@ -190,9 +230,7 @@ def predict(
     if gate is None:
         gate = config.get("gate_segmentation", False)
     gate_threshold = rule["threshold"] if gate and rule["fusion_area_scale"] is None else None
-    probabilities, masks = _model_outputs(
-        run_dir, images, fast, config.get("tta_flip", False), gate_threshold
-    )
+    probabilities, masks = _model_outputs(run_dir, images, fast, config, gate_threshold)
     if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
         probabilities = np.array(present, dtype=np.float32)
@@ -226,37 +264,41 @@ def read_run_info(run_dir: str | Path) -> dict:
 
 
 def labelling(run_dir: str | Path, config: dict | None = None) -> dict:
-    """How labels are made: {"threshold", "fusion_area_scale"}. A configured threshold wins
-    (classifier alone), else the choice made on the validation split, else 0.5. `config` is
-    the run's saved config when the caller has already read it."""
+    """How labels are made: {"threshold" (one, or a list with one per class),
+    "fusion_area_scale", "at_least_one"}. A configured threshold wins (classifier alone),
+    else the choice made on the validation split, else 0.5. `config` is the run's saved
+    config when the caller has already read it."""
     config = config or read_run_info(run_dir)["config"]
     configured = config["classifier"]["threshold"]
+    at_least_one = config["classifier"].get("at_least_one", False)
     chosen = Path(run_dir) / "classifier" / LABELLING_FILE
     if configured is None and chosen.is_file():
         rule = json.loads(chosen.read_text())
         return {
-            "threshold": float(rule["threshold"]),
+            "threshold": rule["threshold"],
             "fusion_area_scale": rule["fusion_area_scale"],
+            "at_least_one": rule.get("at_least_one", at_least_one),
         }
     return {
         "threshold": 0.5 if configured is None else float(configured),
         "fusion_area_scale": None,
+        "at_least_one": at_least_one,
     }
 
 
-def classifier_threshold(run_dir: str | Path) -> float:
-    """The threshold on the label scores of `predict`."""
-    return labelling(run_dir)["threshold"]
-
-
-def submit(predictions: Predictions, out_csv: str | Path, threshold: float = 0.5) -> Path:
+def submit(
+    predictions: Predictions,
+    out_csv: str | Path,
+    threshold: float | list[float] = 0.5,
+    at_least_one: bool = False,
+) -> Path:
     """Write `submission.csv` and check it with the validator before returning."""
     if not predictions.masks:
         raise ValueError("a submission needs segmentation masks: train the segmenter too")
     write_submission(
         out_csv,
         predictions.ids,
-        predictions.labels(threshold),
+        predictions.labels(threshold, at_least_one),
         predictions.masks,
         len(predictions.classes),
     )
@@ -309,7 +351,10 @@ def run(
     started = time.perf_counter()
     predictions = Predictions.load(predict_split(run_dir))
     seconds["predict"] = time.perf_counter() - started
-    submission = submit(predictions, run_dir / "submission.csv", classifier_threshold(run_dir))
+    rule = labelling(run_dir)
+    submission = submit(
+        predictions, run_dir / "submission.csv", rule["threshold"], rule["at_least_one"]
+    )
     truth = truth_for(data_dir, read_run_info(run_dir)["test_split"], run_dir)
     score = score_submission(submission, truth) if truth else None
     if score:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 
 from .sample import ImageSet
 
@@ -20,3 +20,12 @@ def stratified_split(
     )
     train_idx, val_idx = next(splitter.split(np.zeros(len(labels)), labels))
     return images.subset(sorted(train_idx)), images.subset(sorted(val_idx))
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> list[np.ndarray]:
+    """Assign N images (N x K multi-hot `labels`) to `folds` folds of near-equal size and
+    class balance (multilabel iterative stratification); returns each fold's sorted indices."""
+    if not 2 <= folds <= len(labels):
+        raise ValueError(f"folds must be between 2 and the number of images, got {folds}")
+    splitter = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [np.sort(held) for _, held in splitter.split(np.zeros(len(labels)), labels)]

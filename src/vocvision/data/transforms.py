@@ -9,14 +9,23 @@ from torchvision.transforms import v2
 
 from .sample import IGNORE_INDEX, Sample
 
+AUGMENTATIONS = ("basic", "randaugment")
 
-def train_transform(size: int, min_crop_scale: float = 0.35) -> v2.Transform:
+
+def train_transform(
+    size: int, min_crop_scale: float = 0.35, augment: str = "basic"
+) -> v2.Transform:
     """Random crop of at least `min_crop_scale` of the image area, resized to size x size,
-    horizontal flip, colour jitter."""
+    horizontal flip, colour jitter; `augment="randaugment"` adds two RandAugment operations
+    (image-level labels only: its shears and rotations are meant for classifiers)."""
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation '{augment}'; choose from {AUGMENTATIONS}")
+    extra = [v2.RandAugment(num_ops=2, magnitude=9)] if augment == "randaugment" else []
     return v2.Compose(
         [
             v2.RandomResizedCrop(size, scale=(min_crop_scale, 1.0), antialias=True),
             v2.RandomHorizontalFlip(),
+            *extra,
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
             v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
         ]

@@ -2,13 +2,21 @@
 
 from .fusion import choose_labelling, class_areas, fuse
 from .predict import predict_masks, predict_probabilities
-from .thresholds import best_global_threshold
+from .thresholds import (
+    apply_thresholds,
+    best_global_threshold,
+    cross_fitted_labels,
+    per_class_thresholds,
+)
 
 __all__ = [
+    "apply_thresholds",
     "best_global_threshold",
     "choose_labelling",
     "class_areas",
+    "cross_fitted_labels",
     "fuse",
+    "per_class_thresholds",
     "predict_masks",
     "predict_probabilities",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..metrics import dice_per_image
-from .thresholds import best_global_threshold
+from .thresholds import apply_thresholds, best_global_threshold, per_class_thresholds
 
 # Predicted area (fraction of the image) at which a class counts as fully present; the
 # validation split picks one of these, or none (classifier alone).
@@ -35,20 +35,30 @@ def fuse(probabilities: np.ndarray, areas: np.ndarray, area_scale: float) -> np.
 
 
 def choose_labelling(
-    probabilities: np.ndarray, areas: np.ndarray | None, labels: np.ndarray
+    probabilities: np.ndarray,
+    areas: np.ndarray | None,
+    labels: np.ndarray,
+    per_class: bool = False,
+    at_least_one: bool = False,
 ) -> dict:
-    """Pick classifier-only or fused scores (and the area scale) plus the threshold with the
-    best per-image Dice on held-out `labels`. Fusion must do strictly better to be chosen."""
+    """Pick classifier-only or fused scores (and the area scale) plus the threshold (one, or
+    one per class with `per_class`) with the best per-image Dice on held-out `labels`.
+    Fusion must do strictly better to be chosen."""
     candidates = [None] + (list(AREA_SCALES) if areas is not None else [])
     results = []
     for scale in candidates:
         scores = probabilities if scale is None else fuse(probabilities, areas, scale)
-        threshold = best_global_threshold(scores, labels)
-        results.append((float(dice_per_image(scores > threshold, labels).mean()), scale, threshold))
+        if per_class:
+            threshold = per_class_thresholds(scores, labels).tolist()
+        else:
+            threshold = best_global_threshold(scores, labels)
+        predicted = apply_thresholds(scores, np.asarray(threshold), at_least_one)
+        results.append((float(dice_per_image(predicted, labels).mean()), scale, threshold))
     best = max(results, key=lambda r: (r[0], r[1] is None))
     return {
         "threshold": best[2],
         "fusion_area_scale": best[1],
+        "at_least_one": at_least_one,
         "val_dice": best[0],
         "val_dice_classifier_only": results[0][0],
     }

@@ -62,14 +62,23 @@ def predict_probabilities(
     batch_size: int = 32,
     fast: bool = True,
     flip: bool = False,
+    scales: Sequence[float] = (1.0,),
 ) -> np.ndarray:
-    """N x K sigmoid probabilities of a multi-label classifier (`flip`: + mirrored TTA)."""
+    """N x K sigmoid probabilities of a multi-label classifier. Test-time augmentation:
+    `flip` adds the mirrored image, `scales` resizes to size * scale (rounded to a multiple
+    of 8) for each scale; the probabilities of all variants are averaged."""
     model = model.eval().to(memory_format=torch.channels_last)
     device = _device_of(model)
-    out = []
-    for batch in _batches(images, size, batch_size, device):
-        out.append(_logits(model, batch, fast, flip).sigmoid().cpu())
-    return torch.cat(out).numpy()
+    variants = []
+    for scale in scales:
+        scaled = max(8, round(size * scale / 8) * 8)
+        out = []
+        for batch in _batches(images, scaled, batch_size, device):
+            views = (batch, batch.flip(-1)) if flip else (batch,)
+            probs = [_logits(model, view, fast, flip=False).sigmoid() for view in views]
+            out.append(torch.stack(probs).mean(0).cpu())
+        variants.append(torch.cat(out))
+    return torch.stack(variants).mean(0).numpy()
 
 
 @torch.inference_mode()

@@ -2,6 +2,8 @@
 
 from .classifier import Classifier
 from .pretrained import PACKAGE_WEIGHTS, PretrainedWeightsError, load_imagenet_state
+from .probe import ProbeClassifier
+from .scratch import ScratchCNN  # also registers timm's `vocvision_scratch_cnn`
 from .segmenter import ARCHITECTURES, Segmenter
 
 __all__ = [
@@ -9,6 +11,8 @@ __all__ = [
     "PACKAGE_WEIGHTS",
     "Classifier",
     "PretrainedWeightsError",
+    "ProbeClassifier",
+    "ScratchCNN",
     "Segmenter",
     "load_imagenet_state",
 ]

@@ -28,6 +28,16 @@ def normalize_for(model_name: str) -> Normalize:
     return Normalize(mean, std)
 
 
+def create_backbone(name: str, pretrained: str) -> nn.Module:
+    """A timm backbone without classifier (`forward` gives pooled features), with ImageNet
+    weights from `pretrained` (package | hub | none | path, see `load_imagenet_state`)."""
+    backbone = timm.create_model(name, pretrained=False, num_classes=0)
+    state = load_imagenet_state(name, pretrained)
+    if state is not None:
+        load_backbone_weights(backbone, state)
+    return backbone
+
+
 class Classifier(nn.Module):
     """`forward(images in [0, 1], N x 3 x H x W) -> N x K logits`."""
 
@@ -40,10 +50,7 @@ class Classifier(nn.Module):
     ) -> None:
         super().__init__()
         self.normalize = normalize_for(backbone)
-        self.backbone = timm.create_model(backbone, pretrained=False, num_classes=0)
-        state = load_imagenet_state(backbone, pretrained)
-        if state is not None:
-            load_backbone_weights(self.backbone, state)
+        self.backbone = create_backbone(backbone, pretrained)
         self.head = nn.Sequential(
             nn.Dropout(drop_rate), nn.Linear(self.backbone.num_features, num_classes)
         )

@@ -100,3 +100,46 @@ def training_curves(metrics: pd.DataFrame, title: str) -> bytes:
     metric_ax.set_title(f"{title}: validation")
     metric_ax.legend(fontsize=8)
     return _png(fig)
+
+
+def precision_recall_curves(
+    probabilities: np.ndarray, labels: np.ndarray, classes: Sequence[str], title: str
+) -> bytes:
+    """One precision-recall curve per class with positives, AP in the legend."""
+    import torch
+    from torchmetrics.functional.classification import (
+        multilabel_average_precision,
+        multilabel_precision_recall_curve,
+    )
+
+    scores = torch.from_numpy(np.asarray(probabilities, dtype=np.float32))
+    truth = torch.from_numpy(labels.astype(np.int64))
+    precision, recall, _ = multilabel_precision_recall_curve(scores, truth, len(classes))
+    ap = multilabel_average_precision(scores, truth, len(classes), average="none")
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
+    colours = PALETTE[1 : len(classes) + 1] / 255
+    for k in np.flatnonzero(labels.sum(0) > 0):
+        ax.plot(recall[k], precision[k], color=colours[k], label=f"{classes[k]} {ap[k]:.2f}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return _png(fig)
+
+
+def label_cooccurrence(labels: np.ndarray, classes: Sequence[str], title: str) -> bytes:
+    """Heat-map of P(column class present | row class present) over the images' labels."""
+    counts = labels.T.astype(float) @ labels.astype(float)
+    conditional = counts / np.maximum(np.diag(counts)[:, None], 1)
+    size = max(4.5, 0.32 * len(classes) + 1.5)
+    fig = Figure(figsize=(size + 1, size))
+    ax = fig.subplots()
+    image = ax.imshow(conditional, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    return _png(fig)

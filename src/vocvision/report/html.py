@@ -68,8 +68,97 @@ def _training_section(run_dir: Path) -> str:
         )
         parts.append(
             f"<p>Image labels, chosen on the validation split ({rule['val_images']} images): "
-            f"{how}, threshold {rule['threshold']}; per-image Dice {rule['val_dice']:.4f} "
+            f"{how}, {_thresholds_text(rule['threshold'])}; per-image Dice {rule['val_dice']:.4f} "
             f"(classifier alone {rule['val_dice_classifier_only']:.4f}).</p>"
+        )
+    return "".join(parts)
+
+
+def _thresholds_text(threshold) -> str:
+    if isinstance(threshold, list):
+        return "per-class thresholds (table below)"
+    return f"threshold {threshold}"
+
+
+def _classification_section(run_dir: Path, meta: dict) -> str:
+    """Per-class table and figures of the classifier's label scores: on the test split when
+    its truth is known, else on the probe's out-of-fold predictions of the training images."""
+    from ..metrics import classification_metrics
+    from ..pipeline import Predictions, labelling
+    from ..training.probe import OOF_FILE, read_oof
+
+    rule = labelling(run_dir)
+    path = run_dir / "predictions" / f"{meta['test_split']}.npz"
+    truth = _test_labels(meta)
+    if path.is_file() and truth is not None:
+        scores, where = Predictions.load(path).probabilities, f"test split ({len(truth)} images)"
+    elif (run_dir / "classifier" / OOF_FILE).is_file():
+        oof = read_oof(run_dir / "classifier")
+        scores, truth = oof["probabilities"], oof["labels"]
+        where = f"out-of-fold, training images ({len(truth)})"
+    else:
+        return ""
+    predicted = Predictions([], meta["classes"], scores, []).labels(
+        rule["threshold"], rule["at_least_one"]
+    )
+    m = classification_metrics(scores, truth, predicted)
+    classes = meta["classes"]
+    thresholds = np.broadcast_to(np.asarray(rule["threshold"], dtype=float), (len(classes),))
+    rows = "".join(
+        f"<tr><th>{html.escape(name)}</th><td>{int(truth[:, k].sum())}</td>"
+        f"<td>{m['per_class_ap'][k]:.3f}</td><td>{m['per_class_f1'][k]:.3f}</td>"
+        f"<td>{thresholds[k]:.2f}</td></tr>"
+        for k, name in enumerate(classes)
+    )
+    summary = {k: m[k] for k in ("dice", "mAP", "f1_micro", "f1_macro", "precision", "recall")}
+    train_labels = read_split(meta["data_dir"], meta["train_split"]).label_matrix()
+    return (
+        f"<h2>Classification: {where}</h2>"
+        + _table(summary)
+        + "<table><tr><th>class</th><th>positives</th><th>AP</th><th>F1</th>"
+        + f"<th>threshold</th></tr>{rows}</table>"
+        + _img(
+            figures.precision_recall_curves(scores, truth, classes, f"PR curves, {where}"),
+            "classifier PR curves",
+        )
+        + _img(
+            figures.label_cooccurrence(train_labels, classes, "P(column | row), training labels"),
+            "label co-occurrence",
+        )
+    )
+
+
+def _test_labels(meta: dict) -> np.ndarray | None:
+    test = read_split(meta["data_dir"], meta["test_split"])
+    if all(s.labels is not None for s in test.samples):
+        return test.label_matrix()
+    truth = Path(meta["data_dir"]) / "truth" / "truth_set.csv"
+    return read_kaggle(meta["data_dir"], "truth").label_matrix() if truth.is_file() else None
+
+
+def _study_section(run_dir: Path) -> str:
+    """Ablation tables and the auto-written discussion, when `vocvision study` wrote them."""
+    from ..study import STUDY_FILE, discussion
+
+    path = run_dir / "study" / STUDY_FILE
+    if not path.is_file():
+        return ""
+    study = json.loads(path.read_text())
+    parts = ["<h2>What worked (classification study)</h2><ul>"]
+    parts += [f"<li>{html.escape(line)}</li>" for line in discussion(study)]
+    parts.append("</ul>")
+    columns = ("dice", "mAP", "f1_micro", "f1_macro")
+    for protocol, section in study.items():
+        head = "".join(f"<th>{c}</th>" for c in columns)
+        body = "".join(
+            f"<tr><th>{html.escape(r.get('label', r['name']))}</th>"
+            + "".join(f"<td>{r[c]:.4f}</td>" for c in columns)
+            + "</tr>"
+            for r in section["rows"]
+        )
+        parts.append(
+            f"<p>{protocol.replace('_', ' ')} ({section['images']} images)</p>"
+            f"<table><tr><th>variant</th>{head}</tr>{body}</table>"
         )
     return "".join(parts)
 
@@ -90,7 +179,7 @@ def _score_section(run_dir: Path) -> str:
 
 
 def _predictions_section(run_dir: Path, meta: dict) -> str:
-    from ..pipeline import Predictions, classifier_threshold
+    from ..pipeline import Predictions, labelling
 
     path = run_dir / "predictions" / f"{meta['test_split']}.npz"
     if not path.is_file():
@@ -100,12 +189,13 @@ def _predictions_section(run_dir: Path, meta: dict) -> str:
     truth_masks = {s.id: s.mask for s in test.samples if s.mask is not None}
     if not truth_masks and (Path(meta["data_dir"]) / "truth" / "truth_set.csv").is_file():
         truth_masks = {s.id: s.mask for s in read_kaggle(meta["data_dir"], "truth").samples}
-    threshold = classifier_threshold(run_dir)
+    rule = labelling(run_dir)
+    predicted = predictions.labels(rule["threshold"], rule["at_least_one"])
     rows = []
-    for sample, probs, mask in list(
-        zip(test.samples, predictions.probabilities, predictions.masks, strict=False)
+    for sample, present, mask in list(
+        zip(test.samples, predicted, predictions.masks, strict=False)
     )[:6]:
-        labels = [predictions.classes[k] for k in np.flatnonzero(probs > threshold)]
+        labels = [predictions.classes[k] for k in np.flatnonzero(present)]
         panels = [sample.image, figures.overlay(sample.image, mask)]
         if sample.id in truth_masks:
             panels.append(figures.overlay(sample.image, truth_masks[sample.id]))
@@ -126,6 +216,8 @@ def write_report(run_dir: str | Path) -> Path:
         + _data_section(meta)
         + _training_section(run_dir)
         + _score_section(run_dir)
+        + _classification_section(run_dir, meta)
+        + _study_section(run_dir)
         + _predictions_section(run_dir, meta)
     )
     path = run_dir / "report.html"

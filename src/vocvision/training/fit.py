@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import nn
@@ -14,6 +15,7 @@ from ..config import RunConfig
 from ..data.sample import ImageSet
 from ..fileio import write_json
 from .data import ImageSetDataModule
+from .losses import positive_weights
 from .tasks import ClassificationTask, SegmentationTask
 
 log = logging.getLogger(__name__)
@@ -21,8 +23,11 @@ TASKS = {"classifier": ClassificationTask, "segmenter": SegmentationTask}
 BEST, LAST = "best.ckpt", "last.ckpt"
 
 
-def build_task(kind: str, classes: list[str], config: RunConfig) -> L.LightningModule:
-    """The Lightning task for `kind`, its hyper-parameters taken from `config`."""
+def build_task(
+    kind: str, classes: list[str], config: RunConfig, train_labels=None
+) -> L.LightningModule:
+    """The Lightning task for `kind`, its hyper-parameters taken from `config`
+    (`train_labels`, N x K, weigh the classes of a 'weighted_bce' classifier)."""
     if kind not in TASKS:
         raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
     c = getattr(config, kind)
@@ -36,7 +41,14 @@ def build_task(kind: str, classes: list[str], config: RunConfig) -> L.LightningM
     }
     if kind == "classifier":
         return ClassificationTask(
-            classes, threshold=0.5 if c.threshold is None else c.threshold, **common
+            classes,
+            threshold=0.5 if c.threshold is None else c.threshold,
+            loss=c.loss,
+            freeze_epochs=c.freeze_epochs,
+            positive_weight=(
+                None if train_labels is None else positive_weights(train_labels).tolist()
+            ),
+            **common,
         )
     return SegmentationTask(classes, arch=c.arch, **common)
 
@@ -56,7 +68,7 @@ def fit_model(
     ckpt_dir = out_dir / "checkpoints"
     task_config = getattr(config, kind)
     L.seed_everything(config.seed, workers=True, verbose=False)
-    task = build_task(kind, train.classes, config)
+    task = build_task(kind, train.classes, config, torch.from_numpy(train.label_matrix()))
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir,
         filename="best",
@@ -97,6 +109,7 @@ def fit_model(
         task_config.batch_size,
         config.num_workers,
         task_config.min_crop_scale,
+        task_config.augment,
     )
     last = ckpt_dir / LAST
     if resume and not last.is_file():

@@ -12,7 +12,7 @@ from torchmetrics.functional.classification import multilabel_average_precision
 
 from ..data.sample import IGNORE_INDEX
 from ..models import Classifier, Segmenter
-from .losses import CrossEntropyDiceLoss
+from .losses import CrossEntropyDiceLoss, classification_loss
 
 
 def _image_dice(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -79,7 +79,12 @@ class _Task(L.LightningModule):
 
 
 class ClassificationTask(_Task):
-    """Multi-label classification with BCE; validation reports macro mAP and per-image Dice."""
+    """Multi-label classification; validation reports macro mAP and per-image Dice.
+
+    Two stages when `freeze_epochs` > 0: the backbone is frozen (weights and batch-norm
+    statistics) while the new head learns, so its first large, random gradients do not wreck
+    the pretrained features; then everything trains, the backbone at a lower learning rate.
+    """
 
     monitor = "val/mAP"
     target = "labels"
@@ -94,16 +99,29 @@ class ClassificationTask(_Task):
         weight_decay: float,
         threshold: float = 0.5,
         image_size: int = 224,
+        loss: str = "bce",
+        freeze_epochs: int = 0,
+        positive_weight: list[float] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = Classifier(len(classes), backbone, pretrained)
-        self.loss = nn.BCEWithLogitsLoss()
+        weight = torch.tensor(positive_weight) if positive_weight is not None else None
+        self.loss = classification_loss(loss, weight)
         self.val_probs: list[torch.Tensor] = []
         self.val_labels: list[torch.Tensor] = []
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.model.backbone.parameters())
+
+    def on_train_epoch_start(self) -> None:
+        frozen = self.current_epoch < self.hparams.freeze_epochs
+        self.model.backbone.requires_grad_(not frozen)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        if self.current_epoch < self.hparams.freeze_epochs:
+            self.model.backbone.eval()  # Lightning sets train mode each epoch; keep BN frozen
+        return super().training_step(batch, batch_idx)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         logits = self(batch["image"])

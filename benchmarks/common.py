@@ -1,0 +1,20 @@
+"""Shared by the benchmark scripts (run as `python benchmarks/<name>.py`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def has_voc_data(data: Path, console: Console) -> bool:
+    """True when `data` is a VOC-layout folder; else say clearly that nothing was measured."""
+    if (data / "JPEGImages").is_dir():
+        return True
+    console.print(
+        f"[red]MISSING DATA:[/red] {data} is not a VOC-layout folder; this benchmark needs "
+        f"{SHARED_DATA / data.name} (nothing was measured)"
+    )
+    return False
