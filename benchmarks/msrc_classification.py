@@ -38,7 +38,7 @@ METRICS = ("dice", "mAP", "f1_micro", "f1_macro", "precision", "recall")
 
 def _table(title: str, rows: list[dict], extra: tuple[str, ...]) -> Table:
     table = Table(title=title)
-    table.add_column("variant")
+    table.add_column("variant", no_wrap=True)
     for column in METRICS + extra:
         table.add_column(column, justify="right")
     for row in rows:
@@ -81,7 +81,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-holdout", action="store_true")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(140, Console().width))  # wide tables, even when piped
     if not has_voc_data(args.data, console):
         return 2
     configure_threads()

@@ -83,3 +83,20 @@ def test_options_override_the_config_file_only_when_given(tmp_path):
     assert config.seed == 7 and config.classifier.backbone == "tf_efficientnet_lite2"
     assert config.classifier.epochs == config.segmenter.epochs == 3
     assert config.segmenter.arch == "unet" and config.devices == "auto"
+
+
+def test_classifier_options_and_a_bad_choice_stop_with_a_clear_error(kaggle_dir):
+    from vocvision.cli import _config
+
+    config = _config(None, method="finetune", loss="asl")
+    assert (config.classifier.method, config.classifier.loss) == ("finetune", "asl")
+    assert config.segmenter.arch == "fpn"
+    done = subprocess.run(
+        [sys.executable, "-m", "vocvision", "train", str(kaggle_dir), "--method", "svm"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "classifier.method must be one of" in done.stdout.replace("\n", "")
