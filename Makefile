@@ -23,6 +23,9 @@ $(VENV)/.project: pyproject.toml $(VENV)/.torch
 
 $(VENV)/.dev: pyproject.toml $(VENV)/.project
 	$(BIN)/pip install -q -e ".[dev]"
+	# Test-only cross-check of our attacks; --no-deps: its metadata pins requests~=2.25,
+	# which it never imports.
+	$(BIN)/pip install -q --no-deps torchattacks==3.5.1
 	touch $@
 
 demo: $(VENV)/.project

@@ -1,0 +1,136 @@
+"""What every attack shares: the threat model, the objective, and leaving the model alone.
+
+Threat model (white-box): the attacker knows the model and its gradients and adds a
+perturbation `delta` to images in pixel space [0, 1] (normalisation happens inside our
+models), with |delta|_inf <= eps or |delta|_2 <= eps per image. Adversarial images are clipped
+to [0, 1] and quantised to 8 bits by truncating delta toward zero, so every pixel change shrinks
+or stays: the budget still holds exactly, and a saved PNG reproduces the result.
+
+Objectives by model output:
+- N x K logits and N x K multi-hot targets: multi-label BCE (remove, add or replace labels).
+- N x C logits and N class indices: cross-entropy (single-label; matches torchattacks).
+- N x C x H x W logits and N x H x W masks: per-pixel cross-entropy, ignore pixels skipped,
+  optionally re-weighted per pixel (SegPGD, CosPGD) so already-fooled pixels stop dominating.
+Untargeted attacks push the objective up against the true labels; targeted ones pull it down
+towards the attacker's labels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.sample import IGNORE_INDEX
+
+NORMS = ("linf", "l2")
+
+
+def quantize(adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """8-bit adversarial images whose change from `images` (themselves on the 8-bit grid)
+    never exceeds the float change in any pixel, so L-inf and L2 budgets survive rounding."""
+    delta = (adversarial - images) * 255
+    return ((images * 255).round() + torch.trunc(delta.round(decimals=4))).clamp(0, 255) / 255
+
+
+def pixel_weights(
+    logits: torch.Tensor, masks: torch.Tensor, scheme: str | None, progress: float
+) -> torch.Tensor | None:
+    """Per-pixel loss weights (N x H x W) for segmentation attacks, or None.
+
+    segpgd: pixels already misclassified get weight `progress / 2`, the others
+    `1 - progress / 2`: early steps attack the correct pixels, later ones keep the wrong ones
+    wrong (Gu et al. 2022). cospgd: weight = cosine similarity between the softmax and the
+    one-hot target, so confidently fooled pixels stop pulling (Agnihotri & Keuper 2023).
+    """
+    if scheme is None:
+        return None
+    valid = masks != IGNORE_INDEX
+    target = masks.clamp(max=logits.shape[1] - 1)
+    if scheme == "segpgd":
+        wrong = logits.argmax(1) != target
+        lam = progress / 2
+        return torch.where(wrong, lam, 1 - lam) * valid
+    if scheme == "cospgd":
+        one_hot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
+        return F.cosine_similarity(logits.softmax(1), one_hot, dim=1).detach() * valid
+    raise ValueError(f"unknown pixel weighting '{scheme}'; choose segpgd, cospgd or None")
+
+
+def objective(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    weighting: str | None = None,
+    progress: float = 0.0,
+) -> torch.Tensor:
+    """Per-image loss (N) of `logits` against `targets`; see the module docstring."""
+    if logits.ndim == 4:
+        per_pixel = F.cross_entropy(
+            logits, targets.long(), ignore_index=IGNORE_INDEX, reduction="none"
+        )
+        weights = pixel_weights(logits.detach(), targets.long(), weighting, progress)
+        if weights is None:
+            weights = (targets != IGNORE_INDEX).float()
+        return (per_pixel * weights).flatten(1).sum(1) / weights.flatten(1).sum(1).clamp(min=1)
+    if targets.ndim == 1:
+        return F.cross_entropy(logits, targets.long(), reduction="none")
+    return F.binary_cross_entropy_with_logits(logits, targets.float(), reduction="none").mean(1)
+
+
+class Attack:
+    """Base class: `attack(images, targets) -> adversarial images` (torchattacks style).
+
+    `images` are N x 3 x H x W in [0, 1] on the 8-bit grid. `targets` are the true labels
+    (untargeted) or the attacker's labels (`targeted=True`). The model's weights, gradients
+    and train/eval mode are left as they were.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        eps: float,
+        norm: str = "linf",
+        targeted: bool = False,
+        weighting: str | None = None,
+    ) -> None:
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm '{norm}'; choose from {NORMS}")
+        if eps < 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        self.model, self.eps, self.norm = model, eps, norm
+        self.targeted, self.weighting = targeted, weighting
+
+    def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        was_training = self.model.training
+        requires_grad = [p.requires_grad for p in self.model.parameters()]
+        self.model.eval().requires_grad_(False)
+        try:
+            adversarial = self.perturb(images.detach(), targets.detach())
+        finally:
+            self.model.train(was_training)
+            for p, flag in zip(self.model.parameters(), requires_grad, strict=True):
+                p.requires_grad_(flag)
+        return quantize(adversarial.detach(), images.detach())
+
+    def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def gradient(
+        self, adversarial: torch.Tensor, targets: torch.Tensor, progress: float = 0.0
+    ) -> torch.Tensor:
+        """Gradient of the attacker's goal (to ascend) with respect to the images."""
+        adversarial = adversarial.clone().requires_grad_(True)
+        loss = objective(self.model(adversarial), targets, self.weighting, progress).sum()
+        if self.targeted:
+            loss = -loss
+        return torch.autograd.grad(loss, adversarial)[0]
+
+    def project(self, adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """Back into the eps-ball around `images` and the valid pixel range."""
+        delta = adversarial - images
+        if self.norm == "linf":
+            delta = delta.clamp(-self.eps, self.eps)
+        else:
+            norms = delta.flatten(1).norm(dim=1).clamp(min=1e-12)
+            delta = delta * (self.eps / norms).clamp(max=1.0).view(-1, 1, 1, 1)
+        return (images + delta).clamp(0, 1)
