@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vocvision import RunConfig, pipeline
+from vocvision.models import Classifier, ProbeClassifier
 from vocvision.submission import validate_submission
 
 
@@ -119,3 +120,15 @@ def test_labelling_is_chosen_on_the_validation_split(finished_run):
     assert chosen["val_dice"] >= chosen["val_dice_classifier_only"]
     assert chosen["fusion_area_scale"] in (None, 0.01, 0.02, 0.05)
     assert pipeline.labelling(finished_run.run_dir)["threshold"] == chosen["threshold"]
+
+
+def test_the_configured_classifier_method_is_loaded_not_a_stale_one(kaggle_dir, tmp_path):
+    pipeline.train(
+        kaggle_dir, tmp_path, tiny_config(1, "probe"), models=("classifier",), progress=False
+    )
+    assert isinstance(pipeline.load_run_models(tmp_path)["classifier"][0], ProbeClassifier)
+    pipeline.train(
+        kaggle_dir, tmp_path, tiny_config(1, "finetune"), models=("classifier",), progress=False
+    )
+    assert (tmp_path / "classifier" / "checkpoints" / "probe.pt").is_file()  # stale
+    assert isinstance(pipeline.load_run_models(tmp_path)["classifier"][0], Classifier)

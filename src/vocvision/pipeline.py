@@ -153,23 +153,23 @@ def tune_labelling(run_dir: Path, val_set: ImageSet) -> dict:
     return choice
 
 
-def load_run_models(run_dir: str | Path) -> dict[str, tuple]:
-    """{kind: (model, hparams)} for every model trained in `run_dir`."""
+def load_run_models(run_dir: str | Path, config: dict | None = None) -> dict[str, tuple]:
+    """{kind: (model, hparams)} for every model trained in `run_dir`. The classifier is
+    the one of the run's configured method, so a stale file of the other method is ignored.
+    `config` is the run's saved config when the caller has already read it."""
+    config = config or read_run_info(run_dir)["config"]
+    method = config["classifier"].get("method", "finetune")
     found = {}
-    probe = Path(run_dir) / "classifier" / "checkpoints" / PROBE_FILE
-    if probe.is_file():
-        found["classifier"] = load_probe(probe)
     for kind in MODELS:
+        probe = kind == "classifier" and method == "probe"
+        names = (PROBE_FILE,) if probe else ("best.ckpt", "last.ckpt")
         ckpt_dir = Path(run_dir) / kind / "checkpoints"
-        for name in ("best.ckpt", "last.ckpt"):
-            if kind in found:
-                break
-            if (ckpt_dir / name).is_file():
-                found[kind] = load_model(ckpt_dir / name, kind)
-                break
+        path = next((ckpt_dir / n for n in names if (ckpt_dir / n).is_file()), None)
+        if path is not None:
+            found[kind] = load_probe(path) if probe else load_model(path, kind)
     if not found:
         raise FileNotFoundError(
-            f"{run_dir}: no trained model (expected <kind>/checkpoints/best.ckpt)"
+            f"{run_dir}: no trained model (expected <kind>/checkpoints/best.ckpt or probe.pt)"
         )
     return found
 
@@ -184,7 +184,7 @@ def _model_outputs(
     """Raw classifier probabilities (None without a classifier) and masks (empty without a
     segmenter), with the test-time augmentation of the run's `config`. With
     `gate_threshold`, masks only use classes the classifier puts above it."""
-    models = load_run_models(run_dir)
+    models = load_run_models(run_dir, config)
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
