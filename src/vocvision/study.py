@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ClassifierConfig, RunConfig
-from .data import ImageSet, read_split
-from .data.kaggle import is_kaggle_layout, read_kaggle
+from .data import ImageSet, read_answered_split, read_split
 from .data.splits import stratified_folds
 from .fileio import write_json
 from .inference import cross_fitted_labels, per_class_thresholds
@@ -93,12 +92,10 @@ HOLDOUT_VARIANTS = (
 def _labelled_test_split(data_dir: str | Path) -> ImageSet:
     from .pipeline import default_splits
 
-    test = read_split(data_dir, default_splits(data_dir)[1])
-    if all(s.labels is not None for s in test.samples):
-        return test
-    if is_kaggle_layout(data_dir) and (Path(data_dir) / "truth").is_dir():
-        return read_kaggle(data_dir, "truth")
-    raise FileNotFoundError(f"{data_dir}: the test split has no labels to score against")
+    test = read_answered_split(data_dir, default_splits(data_dir)[1])
+    if test is None:
+        raise FileNotFoundError(f"{data_dir}: the test split has no labels to score against")
+    return test
 
 
 def _attach_segmenter(run_dir: Path, segmenter_run: Path) -> None:

@@ -1,6 +1,6 @@
 """Data layer: one sample type, readers and writers for the Kaggle and VOC layouts."""
 
-from .convert import convert, read_split, write_truth
+from .convert import convert, read_answered_split, read_split, write_truth
 from .kaggle import read_kaggle, write_kaggle
 from .sample import IGNORE_INDEX, ImageSet, Sample, labels_from_mask
 from .splits import stratified_split
@@ -16,6 +16,7 @@ __all__ = [
     "convert",
     "labels_from_mask",
     "make_synthetic",
+    "read_answered_split",
     "read_kaggle",
     "read_split",
     "read_voc",

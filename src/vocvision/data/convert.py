@@ -24,6 +24,17 @@ def read_split(root: str | Path, split: str) -> ImageSet:
     )
 
 
+def read_answered_split(root: str | Path, split: str) -> ImageSet | None:
+    """`split` with its answers: the split itself when every image has labels, else the
+    test answers a Kaggle folder keeps aside in `truth/`, else None."""
+    images = read_split(root, split)
+    if all(s.labels is not None for s in images.samples):
+        return images
+    if (Path(root) / TRUTH_DIR / f"{TRUTH_DIR}_set.csv").is_file():
+        return read_kaggle(root, TRUTH_DIR)
+    return None
+
+
 def write_truth(images: ImageSet, root: str | Path) -> Path:
     """Keep a test split's answers aside: Kaggle-style labels + masks and `solution.csv`."""
     truth = Path(root) / TRUTH_DIR

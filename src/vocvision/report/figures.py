@@ -103,24 +103,26 @@ def training_curves(metrics: pd.DataFrame, title: str) -> bytes:
 
 
 def precision_recall_curves(
-    probabilities: np.ndarray, labels: np.ndarray, classes: Sequence[str], title: str
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    average_precision: Sequence[float],
+    title: str,
 ) -> bytes:
-    """One precision-recall curve per class with positives, AP in the legend."""
+    """One precision-recall curve per class with positives, its `average_precision` (as
+    `metrics.classification_metrics` gives it) in the legend."""
     import torch
-    from torchmetrics.functional.classification import (
-        multilabel_average_precision,
-        multilabel_precision_recall_curve,
-    )
+    from torchmetrics.functional.classification import multilabel_precision_recall_curve
 
     scores = torch.from_numpy(np.asarray(probabilities, dtype=np.float32))
     truth = torch.from_numpy(labels.astype(np.int64))
     precision, recall, _ = multilabel_precision_recall_curve(scores, truth, len(classes))
-    ap = multilabel_average_precision(scores, truth, len(classes), average="none")
     fig = Figure(figsize=(8, 5))
     ax = fig.subplots()
     colours = PALETTE[1 : len(classes) + 1] / 255
     for k in np.flatnonzero(labels.sum(0) > 0):
-        ax.plot(recall[k], precision[k], color=colours[k], label=f"{classes[k]} {ap[k]:.2f}")
+        label = f"{classes[k]} {average_precision[k]:.2f}"
+        ax.plot(recall[k], precision[k], color=colours[k], label=label)
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1)

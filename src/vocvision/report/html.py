@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import read_kaggle, read_split
+from ..data import ImageSet, read_answered_split, read_split
 from ..fileio import write_text
 from . import figures
 
@@ -80,17 +80,19 @@ def _thresholds_text(threshold) -> str:
     return f"threshold {threshold}"
 
 
-def _classification_section(run_dir: Path, meta: dict) -> str:
+def _classification_section(run_dir: Path, meta: dict, answers: ImageSet | None) -> str:
     """Per-class table and figures of the classifier's label scores: on the test split when
-    its truth is known, else on the probe's out-of-fold predictions of the training images."""
+    its `answers` are known, else on the probe's out-of-fold predictions of the training
+    images."""
+    from ..inference import apply_thresholds
     from ..metrics import classification_metrics
     from ..pipeline import Predictions, labelling
     from ..training.probe import OOF_FILE, read_oof
 
     rule = labelling(run_dir)
     path = run_dir / "predictions" / f"{meta['test_split']}.npz"
-    truth = _test_labels(meta)
-    if path.is_file() and truth is not None:
+    if path.is_file() and answers is not None:
+        truth = answers.label_matrix()
         scores, where = Predictions.load(path).probabilities, f"test split ({len(truth)} images)"
     elif (run_dir / "classifier" / OOF_FILE).is_file():
         oof = read_oof(run_dir / "classifier")
@@ -98,9 +100,7 @@ def _classification_section(run_dir: Path, meta: dict) -> str:
         where = f"out-of-fold, training images ({len(truth)})"
     else:
         return ""
-    predicted = Predictions([], meta["classes"], scores, []).labels(
-        rule["threshold"], rule["at_least_one"]
-    )
+    predicted = apply_thresholds(scores, np.asarray(rule["threshold"]), rule["at_least_one"])
     m = classification_metrics(scores, truth, predicted)
     classes = meta["classes"]
     thresholds = np.broadcast_to(np.asarray(rule["threshold"], dtype=float), (len(classes),))
@@ -118,7 +118,9 @@ def _classification_section(run_dir: Path, meta: dict) -> str:
         + "<table><tr><th>class</th><th>positives</th><th>AP</th><th>F1</th>"
         + f"<th>threshold</th></tr>{rows}</table>"
         + _img(
-            figures.precision_recall_curves(scores, truth, classes, f"PR curves, {where}"),
+            figures.precision_recall_curves(
+                scores, truth, classes, m["per_class_ap"], f"PR curves, {where}"
+            ),
             "classifier PR curves",
         )
         + _img(
@@ -126,14 +128,6 @@ def _classification_section(run_dir: Path, meta: dict) -> str:
             "label co-occurrence",
         )
     )
-
-
-def _test_labels(meta: dict) -> np.ndarray | None:
-    test = read_split(meta["data_dir"], meta["test_split"])
-    if all(s.labels is not None for s in test.samples):
-        return test.label_matrix()
-    truth = Path(meta["data_dir"]) / "truth" / "truth_set.csv"
-    return read_kaggle(meta["data_dir"], "truth").label_matrix() if truth.is_file() else None
 
 
 def _study_section(run_dir: Path) -> str:
@@ -178,7 +172,7 @@ def _score_section(run_dir: Path) -> str:
     )
 
 
-def _predictions_section(run_dir: Path, meta: dict) -> str:
+def _predictions_section(run_dir: Path, meta: dict, answers: ImageSet | None) -> str:
     from ..pipeline import Predictions, labelling
 
     path = run_dir / "predictions" / f"{meta['test_split']}.npz"
@@ -186,9 +180,8 @@ def _predictions_section(run_dir: Path, meta: dict) -> str:
         return ""
     predictions = Predictions.load(path)
     test = read_split(meta["data_dir"], meta["test_split"])
-    truth_masks = {s.id: s.mask for s in test.samples if s.mask is not None}
-    if not truth_masks and (Path(meta["data_dir"]) / "truth" / "truth_set.csv").is_file():
-        truth_masks = {s.id: s.mask for s in read_kaggle(meta["data_dir"], "truth").samples}
+    source = answers.samples if answers is not None else test.samples
+    truth_masks = {s.id: s.mask for s in source if s.mask is not None}
     rule = labelling(run_dir)
     predicted = predictions.labels(rule["threshold"], rule["at_least_one"])
     rows = []
@@ -211,14 +204,15 @@ def write_report(run_dir: str | Path) -> Path:
 
     run_dir = Path(run_dir)
     meta = read_run_info(run_dir)
+    answers = read_answered_split(meta["data_dir"], meta["test_split"])
     body = (
         f"<h1>vocvision report: {html.escape(run_dir.name)}</h1>"
         + _data_section(meta)
         + _training_section(run_dir)
         + _score_section(run_dir)
-        + _classification_section(run_dir, meta)
+        + _classification_section(run_dir, meta, answers)
         + _study_section(run_dir)
-        + _predictions_section(run_dir, meta)
+        + _predictions_section(run_dir, meta, answers)
     )
     path = run_dir / "report.html"
     write_text(
