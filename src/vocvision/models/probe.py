@@ -15,6 +15,18 @@ from torch import nn
 from .classifier import create_backbone, normalize_for
 
 
+def standardised_linear(
+    features: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+) -> torch.Tensor:
+    """Logits of a logistic-regression head on standardised features; any leading dimension
+    (e.g. one per head) broadcasts through the matrix product."""
+    return (features - mean) / std @ weight + bias
+
+
 class ProbeClassifier(nn.Module):
     """`forward(images in [0, 1], N x 3 x H x W) -> N x K logits`, mean over `num_heads`."""
 
@@ -46,8 +58,13 @@ class ProbeClassifier(nn.Module):
 
     def head_logits(self, features: torch.Tensor) -> torch.Tensor:
         """H x N x K logits of every head for N x 2C features."""
-        standard = (features[None] - self.feature_mean[:, None]) / self.feature_std[:, None]
-        return torch.einsum("hnd,hdk->hnk", standard, self.weight) + self.bias[:, None]
+        return standardised_linear(
+            features[None],
+            self.feature_mean[:, None],
+            self.feature_std[:, None],
+            self.weight,
+            self.bias[:, None],
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head_logits(self.features(images)).mean(0)

@@ -25,7 +25,7 @@ from ..config import ClassifierConfig, RunConfig
 from ..data.sample import ImageSet
 from ..data.splits import stratified_folds
 from ..fileio import atomic_path, write_json
-from ..models.probe import ProbeClassifier
+from ..models.probe import ProbeClassifier, standardised_linear
 from .losses import classification_loss, positive_weights
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def load_heads(model: ProbeClassifier, heads: Sequence[dict[str, torch.Tensor]])
 
 def head_probabilities(head: dict[str, torch.Tensor], features: torch.Tensor) -> np.ndarray:
     """N x K probabilities of one fitted head on N x D features."""
-    logits = (features - head["mean"]) / head["std"] @ head["weight"] + head["bias"]
+    logits = standardised_linear(features, head["mean"], head["std"], head["weight"], head["bias"])
     return logits.sigmoid().numpy()
 
 
