@@ -9,6 +9,7 @@ import torch
 
 from vocvision import RunConfig, pipeline
 from vocvision.models import Classifier, ProbeClassifier
+from vocvision.report import write_report
 from vocvision.submission import validate_submission
 
 
@@ -132,3 +133,9 @@ def test_the_configured_classifier_method_is_loaded_not_a_stale_one(kaggle_dir, 
     )
     assert (tmp_path / "classifier" / "checkpoints" / "probe.pt").is_file()  # stale
     assert isinstance(pipeline.load_run_models(tmp_path)["classifier"][0], Classifier)
+    assert 'alt="classifier curves"' in write_report(tmp_path).read_text()
+    pipeline.train(
+        kaggle_dir, tmp_path, tiny_config(1, "probe"), models=("classifier",), progress=False
+    )
+    assert isinstance(pipeline.load_run_models(tmp_path)["classifier"][0], ProbeClassifier)
+    assert 'alt="classifier curves"' not in write_report(tmp_path).read_text()  # stale logs

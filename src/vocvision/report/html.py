@@ -47,9 +47,11 @@ def _data_section(meta: dict) -> str:
     )
 
 
-def _training_section(run_dir: Path) -> str:
+def _training_section(run_dir: Path, meta: dict) -> str:
     parts = ["<h2>Training</h2>"]
-    for kind in ("classifier", "segmenter"):
+    # A probe has no epochs; logs in its folder belong to an earlier fine-tuning run.
+    probe = meta["config"]["classifier"].get("method", "finetune") == "probe"
+    for kind in ("segmenter",) if probe else ("classifier", "segmenter"):
         metrics_csv = run_dir / kind / "logs" / "metrics.csv"
         if metrics_csv.is_file():
             metrics = pd.read_csv(metrics_csv)
@@ -208,7 +210,7 @@ def write_report(run_dir: str | Path) -> Path:
     body = (
         f"<h1>vocvision report: {html.escape(run_dir.name)}</h1>"
         + _data_section(meta)
-        + _training_section(run_dir)
+        + _training_section(run_dir, meta)
         + _score_section(run_dir)
         + _classification_section(run_dir, meta, answers)
         + _study_section(run_dir)
