@@ -7,7 +7,12 @@ to [0, 1] and quantised to 8 bits by truncating delta toward zero, so every pixe
 or stays: the budget still holds exactly, and a saved PNG reproduces the result.
 
 Objectives by model output:
-- N x K logits and N x K multi-hot targets: multi-label BCE (remove, add or replace labels).
+- N x K logits and N x K multi-hot targets (remove, add or replace labels): a margin on each
+  class's logit against the decision threshold's logit, clipped at kappa on the attacker's
+  side only. A class that already sits kappa past the threshold the attacker's way stops
+  pulling, so the budget goes to the classes still to move (classes far on the other side
+  keep their full gradient). With BCE the many easy negative classes dominated the gradient's
+  sign and PGD-10 left 15 % of the clean Dice on MSRC; with the margin 0 %.
 - N x C logits and N class indices: cross-entropy (single-label; matches torchattacks).
 - N x C x H x W logits and N x H x W masks: per-pixel cross-entropy, ignore pixels skipped,
   optionally re-weighted per pixel (SegPGD, CosPGD) so already-fooled pixels stop dominating.
@@ -16,6 +21,9 @@ towards the attacker's labels.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -62,8 +70,14 @@ def objective(
     targets: torch.Tensor,
     weighting: str | None = None,
     progress: float = 0.0,
+    threshold: float | Sequence[float] = 0.5,
+    kappa: float = 5.0,
+    targeted: bool = False,
 ) -> torch.Tensor:
-    """Per-image loss (N) of `logits` against `targets`; see the module docstring."""
+    """Per-image loss (N) of `logits` against `targets`, higher = further from the targets;
+    see the module docstring. `threshold` (one, or one per class) is the probability at which
+    a multi-label classifier calls a label; `targeted` says which way the attacker moves (down
+    towards the targets), so which side of the margin is clipped."""
     if logits.ndim == 4:
         per_pixel = F.cross_entropy(
             logits, targets.long(), ignore_index=IGNORE_INDEX, reduction="none"
@@ -74,7 +88,26 @@ def objective(
         return (per_pixel * weights).flatten(1).sum(1) / weights.flatten(1).sum(1).clamp(min=1)
     if targets.ndim == 1:
         return F.cross_entropy(logits, targets.long(), reduction="none")
-    return F.binary_cross_entropy_with_logits(logits, targets.float(), reduction="none").mean(1)
+    cut = torch.as_tensor(threshold, dtype=logits.dtype, device=logits.device).logit()
+    sign = 2 * targets.to(logits.dtype) - 1  # +1 where the label should be on
+    wrongness = -sign * (logits - cut)  # > 0: the class is on the wrong side of the cut
+    if targeted:
+        return wrongness.clamp(min=-kappa).mean(1)
+    return wrongness.clamp(max=kappa).mean(1)
+
+
+@contextmanager
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """The model in eval mode without parameter gradients, restored afterwards."""
+    was_training = model.training
+    requires_grad = [p.requires_grad for p in model.parameters()]
+    model.eval().requires_grad_(False)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+        for p, flag in zip(model.parameters(), requires_grad, strict=True):
+            p.requires_grad_(flag)
 
 
 class Attack:
@@ -92,6 +125,8 @@ class Attack:
         norm: str = "linf",
         targeted: bool = False,
         weighting: str | None = None,
+        threshold: float | Sequence[float] = 0.5,
+        kappa: float = 5.0,
     ) -> None:
         if norm not in NORMS:
             raise ValueError(f"unknown norm '{norm}'; choose from {NORMS}")
@@ -99,17 +134,11 @@ class Attack:
             raise ValueError(f"eps must be >= 0, got {eps}")
         self.model, self.eps, self.norm = model, eps, norm
         self.targeted, self.weighting = targeted, weighting
+        self.threshold, self.kappa = threshold, kappa
 
     def __call__(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        was_training = self.model.training
-        requires_grad = [p.requires_grad for p in self.model.parameters()]
-        self.model.eval().requires_grad_(False)
-        try:
+        with frozen(self.model):
             adversarial = self.perturb(images.detach(), targets.detach())
-        finally:
-            self.model.train(was_training)
-            for p, flag in zip(self.model.parameters(), requires_grad, strict=True):
-                p.requires_grad_(flag)
         return quantize(adversarial.detach(), images.detach())
 
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -120,10 +149,15 @@ class Attack:
     ) -> torch.Tensor:
         """Gradient of the attacker's goal (to ascend) with respect to the images."""
         adversarial = adversarial.clone().requires_grad_(True)
-        loss = objective(self.model(adversarial), targets, self.weighting, progress).sum()
-        if self.targeted:
-            loss = -loss
+        loss = self.loss(self.model(adversarial), targets, progress).sum()
         return torch.autograd.grad(loss, adversarial)[0]
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor, progress: float = 0.0):
+        """Per-image attacker's goal (to ascend): the objective, negated when targeted."""
+        loss = objective(
+            logits, targets, self.weighting, progress, self.threshold, self.kappa, self.targeted
+        )
+        return -loss if self.targeted else loss
 
     def project(self, adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Back into the eps-ball around `images` and the valid pixel range."""

@@ -16,20 +16,22 @@ from .base import Attack
 
 
 class PGD(Attack):
+    """`options` are the base class's: targeted, weighting, threshold, kappa."""
+
     def __init__(
         self,
         model,
         eps: float,
         norm: str = "linf",
-        targeted: bool = False,
-        weighting: str | None = None,
+        *,
         steps: int = 10,
         alpha: float | None = None,
         random_start: bool = True,
         cosine_steps: bool = False,
         seed: int | None = 0,
+        **options,
     ) -> None:
-        super().__init__(model, eps, norm, targeted, weighting)
+        super().__init__(model, eps, norm, **options)
         self.steps = steps
         self.alpha = alpha if alpha is not None else 2.5 * eps / max(1, steps)
         self.random_start, self.cosine_steps, self.seed = random_start, cosine_steps, seed
