@@ -6,7 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from vocvision.attacks import FGSM, PGD, objective, quantize
+from vocvision.attacks import (
+    FGSM,
+    PGD,
+    GeneratorAttack,
+    RandomNoise,
+    UniversalPerturbation,
+    objective,
+    quantize,
+)
+from vocvision.defences import JPEG, GaussianBlur, adversarial_finetune, defended
 from vocvision.models import Classifier, Segmenter
 
 
@@ -111,3 +120,109 @@ def test_fgsm_and_pgd_match_torchattacks_on_a_single_label_classifier():
         expected = theirs(images, labels)
         assert torch.allclose(ours.perturb(images, labels), expected, atol=1e-5)
         assert (ours(images, labels) != quantize(expected, images)).float().mean() < 1e-3
+
+
+def test_multilabel_margin_is_clipped_on_the_attackers_side_only():
+    labels = torch.tensor([[1.0, 1, 0, 0]])
+    # untargeted (ascend): classes 0 and 3 are already wrong by more than kappa: settled
+    logits = torch.tensor([[-8.0, 0.2, -0.3, 9.0]], requires_grad=True)
+    objective(logits, labels, threshold=0.5, kappa=5.0).sum().backward()
+    assert logits.grad[0, 0] == 0 and logits.grad[0, 3] == 0
+    assert logits.grad[0, 1] < 0 and logits.grad[0, 2] > 0  # push them over the cut
+    # targeted (descend towards `labels`): class 0 is settled, class 3 far off still pulls
+    logits = torch.tensor([[8.0, 0.2, -0.3, 9.0]], requires_grad=True)
+    objective(logits, labels, kappa=5.0, targeted=True).sum().backward()
+    assert logits.grad[0, 0] == 0 and logits.grad[0, 3] > 0
+    # the cut is the threshold's logit: a logit at logit(0.7) is on the line for threshold 0.7
+    on_line = torch.tensor([[float(torch.tensor(0.7).logit())]])
+    assert objective(on_line, torch.ones(1, 1), threshold=0.7).abs().item() < 1e-6
+
+
+def test_random_noise_uses_the_whole_budget_in_a_random_direction():
+    images = _images(2, 16) * 0.5 + 0.25  # away from 0 and 1, so nothing is clipped
+    images = (images * 255).round() / 255
+    noisy = RandomNoise(nn.Identity(), 4 / 255)(images, torch.zeros(2))
+    delta = ((noisy - images) * 255).round()
+    assert torch.equal(delta.abs(), torch.full_like(delta, 4))
+    assert 0.3 < (delta > 0).float().mean() < 0.7
+
+
+def test_universal_perturbation_is_one_delta_that_hurts_unseen_images_more_than_noise():
+    model = _single_label_net()
+    train, test = _images(32, 32, seed=1), _images(16, 32, seed=2)
+    with torch.no_grad():
+        train_labels, test_labels = model(train).argmax(1), model(test).argmax(1)
+    eps = 16 / 255
+    attack = UniversalPerturbation(model, eps, epochs=5, batch_size=8).fit(train, train_labels)
+    assert attack.delta.shape == (1, 3, 32, 32) and attack.delta.abs().max() <= eps + 1e-6
+    adversarial = attack(test, test_labels)
+    inside = (test > eps) & (test < 1 - eps)  # pixels the clip cannot have touched
+    delta = (adversarial - test)[:, :, :, :]
+    per_image = torch.where(inside, delta, torch.nan)
+    assert torch.allclose(per_image.nanmean(0), attack.delta[0], atol=1 / 255 + 1e-6)
+    noise = RandomNoise(model, eps)(test, test_labels)
+    with torch.no_grad():
+        universal_loss = objective(model(adversarial), test_labels).mean()
+        noise_loss = objective(model(noise), test_labels).mean()
+    assert universal_loss > noise_loss
+
+
+def test_generator_learns_a_targeted_goal_that_carries_to_unseen_images():
+    model = _single_label_net()
+    train, test = _images(48, 32, seed=3), _images(16, 32, seed=4)
+    goal = torch.full((48,), 2)
+    attack = GeneratorAttack(model, 16 / 255, epochs=8, batch_size=8, lr=3e-3, targeted=True)
+    attack.fit(train, goal)
+    adversarial = attack(test, torch.zeros(16))  # targets are ignored: the goal was trained
+    assert (adversarial - test).abs().max() <= 16 / 255 + 1e-6
+    with torch.no_grad():
+        before = objective(model(test), goal[:16]).mean()
+        after = objective(model(adversarial), goal[:16]).mean()
+    assert after < before
+    assert attack.history[-1] < attack.history[0]
+
+
+def test_jpeg_defence_passes_gradients_straight_through_and_blur_is_differentiable():
+    ramp = torch.linspace(0, 1, 32)
+    smooth = (ramp[None, :] * ramp[:, None]).expand(2, 3, 32, 32)
+    images = ((smooth * 255).round() / 255).contiguous().requires_grad_(True)
+    compressed = JPEG(50)(images)
+    assert 0 < (compressed - images).abs().mean() < 0.05  # it really re-compresses
+    compressed.sum().backward()
+    assert torch.equal(images.grad, torch.ones_like(images))  # BPDA: identity backward
+    images.grad = None
+    GaussianBlur(1.0)(images)[:, :, 16, 16].sum().backward()
+    assert (images.grad[:, :, 14:19, 14:19] > 0).all()  # the blur spreads the gradient
+
+
+def test_adaptive_attack_through_a_defence_beats_the_transferred_one():
+    model = _single_label_net()
+    images = _images(16, 32)
+    with torch.no_grad():
+        labels = model(images).argmax(1)
+    guarded = defended(model, GaussianBlur(1.5))
+    transferred = PGD(model, 8 / 255, steps=5)(images, labels)
+    adaptive = PGD(guarded, 8 / 255, steps=5)(images, labels)
+    with torch.no_grad():
+        assert (
+            objective(guarded(adaptive), labels).mean()
+            > objective(guarded(transferred), labels).mean()
+        )
+
+
+def test_adversarial_finetuning_lowers_the_loss_under_attack():
+    model = _single_label_net()
+    images = _images(32, 32, seed=5)
+    labels = torch.randint(0, 5, (32,), generator=torch.Generator().manual_seed(0))
+
+    def robust_loss() -> float:
+        adversarial = PGD(model, 4 / 255, steps=3)(images, labels)
+        with torch.no_grad():
+            return float(objective(model(adversarial), labels).mean())
+
+    before = robust_loss()
+    weights = [p.detach().clone() for p in model.parameters()]
+    tuned = adversarial_finetune(model, images, labels, 4 / 255, epochs=6, lr=1e-2, batch_size=8)
+    assert tuned is model and not model.training
+    assert any(not torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
+    assert robust_loss() < before

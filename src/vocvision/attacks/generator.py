@@ -1,0 +1,139 @@
+"""A trained perturbation generator (Poursaeed et al. 2018): a small CNN maps each image to
+its perturbation in one forward pass, trained against the frozen target model for one goal
+(e.g. "every image is labelled cow", "every pixel is background") on training images, then
+applied to unseen images.
+
+What makes it work where plain autoencoders fail:
+- the output is a perturbation, not an image: delta = eps * tanh(h) (L-inf) or
+  eps * h / |h| (L2), so the budget holds by construction and the net only learns a pattern;
+- the loss is the attack's own clipped margin (see `base`), so images that already reach
+  the goal stop dominating and the net spends its capacity on the hard ones;
+- a curriculum over eps: training starts at `start_scale` x eps, where the goal is easy and
+  gradients are informative, and shrinks to eps by half-way;
+- random flips of the training images, so it learns image-conditioned patterns that transfer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import Attack, frozen
+
+
+def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)
+    )
+
+
+class PerturbationGenerator(nn.Module):
+    """Encoder-decoder with skips (a small U-Net, ~0.5 M parameters): image in [0, 1] ->
+    unbounded perturbation logits h of the same size. It works at half resolution and
+    upsamples its output: full-resolution layers cost more than the target model on a CPU,
+    and a smooth-ish pattern is all the attack needs."""
+
+    def __init__(self, width: int = 16, pattern_size: tuple[int, int] = (320, 320)) -> None:
+        super().__init__()
+        w = width
+        # An image-independent part (a universal perturbation inside the generator): it learns
+        # the shared pattern fast and gives the network a working attack to refine per image.
+        self.pattern = nn.Parameter(torch.zeros(1, 3, *pattern_size))
+        self.down = nn.ModuleList(
+            [_block(3, w, 2), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2), _block(4 * w, 8 * w, 2)]
+        )
+        self.bottleneck = nn.Sequential(_block(8 * w, 8 * w), _block(8 * w, 8 * w))
+        self.up = nn.ModuleList([_block(12 * w, 4 * w), _block(6 * w, 2 * w), _block(3 * w, w)])
+        self.out = nn.Conv2d(w, 3, 1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        skips, x = [], images * 2 - 1
+        for layer in self.down:
+            x = layer(x)
+            skips.append(x)
+        x = self.bottleneck(x)
+        for layer, skip in zip(self.up, reversed(skips[:-1]), strict=True):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
+            x = layer(torch.cat([x, skip], 1))
+        h = F.interpolate(self.out(x), size=images.shape[-2:], mode="bilinear")
+        pattern = self.pattern
+        if pattern.shape[-2:] != images.shape[-2:]:
+            pattern = F.interpolate(pattern, size=images.shape[-2:], mode="bilinear")
+        return h + pattern
+
+
+class GeneratorAttack(Attack):
+    """`fit(images, targets)` trains the generator for the goal given by `targets`; calling
+    the attack then costs one generator forward pass per image (targets are ignored: the
+    goal was fixed in training). `options` are the base class's."""
+
+    def __init__(
+        self,
+        model,
+        eps: float,
+        norm: str = "linf",
+        *,
+        epochs: int = 20,
+        batch_size: int = 8,
+        lr: float = 2e-3,
+        start_scale: float = 2.0,
+        width: int = 16,
+        seed: int = 0,
+        **options,
+    ) -> None:
+        super().__init__(model, eps, norm, **options)
+        self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.start_scale, self.seed, self.width = start_scale, seed, width
+        self.generator: PerturbationGenerator | None = None  # built by fit, at the images' size
+        self.history: list[float] = []  # mean training loss per epoch
+
+    def delta(self, images: torch.Tensor, eps: float) -> torch.Tensor:
+        h = self.generator(images)
+        if self.norm == "linf":
+            return eps * torch.tanh(h)
+        return eps * h / h.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
+
+    def fit(self, images: torch.Tensor, targets: torch.Tensor) -> GeneratorAttack:
+        generator = torch.Generator().manual_seed(self.seed)
+        torch.manual_seed(self.seed)
+        self.generator = PerturbationGenerator(self.width, tuple(images.shape[-2:]))
+        self.generator.to(images.device).train()
+        network = [p for name, p in self.generator.named_parameters() if name != "pattern"]
+        optimizer = torch.optim.Adam(
+            [{"params": network}, {"params": [self.generator.pattern], "lr": 10 * self.lr}],
+            lr=self.lr,
+        )
+        total = self.epochs * math.ceil(len(images) / self.batch_size)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
+        step = 0
+        with frozen(self.model):
+            for _ in range(self.epochs):
+                losses = []
+                for chunk in torch.randperm(len(images), generator=generator).split(
+                    self.batch_size
+                ):
+                    x, y = images[chunk], targets[chunk]
+                    if torch.rand((), generator=generator) < 0.5:
+                        x = x.flip(-1)
+                        y = y.flip(-1) if y.ndim == 3 else y  # masks flip with the image
+                    scale = max(1.0, self.start_scale - (self.start_scale - 1) * step / (total / 2))
+                    adversarial = (x + self.delta(x, self.eps * scale)).clamp(0, 1)
+                    loss = -self.loss(self.model(adversarial), y).mean()
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    scheduler.step()
+                    losses.append(float(loss.detach()))
+                    step += 1
+                self.history.append(sum(losses) / len(losses))
+        self.generator.eval()
+        return self
+
+    @torch.no_grad()
+    def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.generator is None:
+            raise RuntimeError("GeneratorAttack: call fit(images, targets) first")
+        return self.project(images + self.delta(images, self.eps), images)

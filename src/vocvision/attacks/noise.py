@@ -1,0 +1,25 @@
+"""Random noise of the attack's budget: the baseline that shows an attack's effect is
+adversarial (chosen by gradients) rather than the damage any perturbation of that size does."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import Attack
+
+
+class RandomNoise(Attack):
+    """L-inf: every pixel moves by +-eps with a random sign (the corner of the ball, the most
+    damaging random point); L2: a random direction of length eps. Targets are ignored."""
+
+    def __init__(self, model, eps: float, norm: str = "linf", *, seed: int = 0, **options):
+        super().__init__(model, eps, norm, **options)
+        self.seed = seed
+
+    def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        generator = torch.Generator(device=images.device).manual_seed(self.seed)
+        noise = torch.randn(images.shape, generator=generator, device=images.device)
+        if self.norm == "linf":
+            return self.project(images + self.eps * noise.sign(), images)
+        norms = noise.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        return self.project(images + self.eps * noise / norms, images)

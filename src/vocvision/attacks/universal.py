@@ -1,0 +1,71 @@
+"""Universal adversarial perturbation (Moosavi-Dezfooli et al. 2017): one delta for a whole
+image set, learnt on training images and then added, unchanged, to unseen ones.
+
+Found by stochastic projected gradient ascent on delta itself (the SGD-UAP of Shafahi et al.
+2020): each mini-batch's summed gradient moves delta one signed step (L-inf) or one normalised
+step (L2), then delta is projected back into the eps-ball. The per-image objective is clipped
+(see `base`), so images that are already fooled stop steering delta and the set's remaining
+images get the budget. The step size decays by cosine so the last epochs refine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .base import Attack, frozen
+
+
+class UniversalPerturbation(Attack):
+    """`fit(images, targets)` learns `delta` (1 x 3 x H x W); calling the attack adds it
+    (resized to the images when their size differs). Untargeted: targets are each training
+    image's true or predicted labels; targeted: the attacker's labels for every image.
+    `options` are the base class's: targeted, weighting, threshold, kappa."""
+
+    def __init__(
+        self,
+        model,
+        eps: float,
+        norm: str = "linf",
+        *,
+        epochs: int = 10,
+        batch_size: int = 16,
+        alpha: float | None = None,
+        seed: int = 0,
+        **options,
+    ) -> None:
+        super().__init__(model, eps, norm, **options)
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+        self.alpha = alpha if alpha is not None else eps / 4
+        self.delta: torch.Tensor | None = None
+
+    def fit(self, images: torch.Tensor, targets: torch.Tensor) -> UniversalPerturbation:
+        generator = torch.Generator().manual_seed(self.seed)
+        delta = torch.zeros_like(images[:1])
+        batches = math.ceil(len(images) / self.batch_size)
+        total, step = self.epochs * batches, 0
+        with frozen(self.model):
+            for _ in range(self.epochs):
+                order = torch.randperm(len(images), generator=generator)
+                for chunk in order.split(self.batch_size):
+                    x, y = images[chunk], targets[chunk]
+                    grad = self.gradient((x + delta).clamp(0, 1), y).sum(0, keepdim=True)
+                    size = self.alpha * 0.5 * (1 + math.cos(math.pi * step / total))
+                    if self.norm == "linf":
+                        delta = (delta + size * grad.sign()).clamp(-self.eps, self.eps)
+                    else:
+                        delta = delta + size * grad / grad.norm().clamp(min=1e-12)
+                        delta = delta * (self.eps / delta.norm().clamp(min=1e-12)).clamp(max=1)
+                    step += 1
+        self.delta = delta
+        return self
+
+    def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.delta is None:
+            raise RuntimeError("UniversalPerturbation: call fit(images, targets) first")
+        delta = self.delta.to(images.device)
+        if delta.shape[-2:] != images.shape[-2:]:
+            delta = F.interpolate(delta, size=images.shape[-2:], mode="bilinear")
+        return self.project(images + delta, images)
