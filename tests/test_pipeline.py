@@ -139,3 +139,63 @@ def test_the_configured_classifier_method_is_loaded_not_a_stale_one(kaggle_dir, 
     )
     assert isinstance(pipeline.load_run_models(tmp_path)["classifier"][0], ProbeClassifier)
     assert 'alt="classifier curves"' not in write_report(tmp_path).read_text()  # stale logs
+
+
+def test_attack_suite_writes_results_figures_and_pngs_that_reproduce_it(finished_run, kaggle_dir):
+    from PIL import Image
+
+    from vocvision import robustness
+
+    run_dir = finished_run.run_dir
+    results = robustness.attack_run(
+        run_dir,
+        kaggle_dir,
+        split="train",
+        max_images=4,
+        steps=2,
+        budgets=(2, 8),
+        universal_eps=8 / 255,
+        generator_eps=8 / 255,
+        generator_epochs=1,
+        defences=True,
+        finetune_epochs=1,
+    )
+    names = {(r["model"], r["attack"]) for r in results["rows"]}
+    for kind in ("classifier", "segmenter"):
+        for attack in ("noise 4/255", "PGD-2 4/255", "universal 8/255", "JPEG q75, adaptive PGD"):
+            assert (kind, attack) in names
+    assert ("classifier", "transfer: PGD made on the segmenter") in names
+    for row in results["rows"]:
+        assert row["linf_255"] <= row["eps_255"] + 1e-4
+        assert 0 <= row["fooling_rate"] <= 1 and -1 <= row["ssim"] <= 1
+    folder = run_dir / robustness.ATTACK_DIR
+    assert json.loads((folder / robustness.RESULTS_FILE).read_text())["rows"] == results["rows"]
+    for png in (
+        "classifier_pgd",
+        "segmenter_targeted",
+        "classifier_generator",
+        "robustness_curves",
+    ):
+        assert (folder / f"{png}.png").stat().st_size > 1000
+
+    # The saved 8-bit PNGs are the attacked images: scoring them gives the reported number.
+    victim = robustness.load_victims(run_dir)["classifier"]
+    from vocvision.data import read_split
+
+    test = read_split(kaggle_dir, "train").subset(range(4))
+    _, truth = victim.inputs(test)
+    saved = torch.stack(
+        [
+            torch.from_numpy(np.array(Image.open(folder / "classifier_pgd" / f"{s.id}.png")))
+            .permute(2, 0, 1)
+            .float()
+            / 255
+            for s in test.samples
+        ]
+    )
+    row = next(
+        r for r in results["rows"] if r["attack"] == "PGD-2 4/255" and r["model"] == "classifier"
+    )
+    assert victim.score(victim.predict(saved), truth) == pytest.approx(row["adversarial"])
+    report = write_report(run_dir).read_text()
+    assert "Adversarial attacks" in report and "Threat model" in report

@@ -317,6 +317,73 @@ def study(
     console.print(f"results: {results}")
 
 
+@app.command()
+def attack(
+    run_dir: Annotated[Path, typer.Argument(help="Trained run folder.")],
+    data: Annotated[Path, typer.Argument(help="Data folder with a labelled split to attack.")],
+    split: Annotated[str, typer.Option(help="Split to attack (needs masks and labels).")] = "val",
+    train_split: Annotated[
+        str, typer.Option(help="Split the universal perturbation and generator learn on.")
+    ] = "train",
+    eps: Annotated[float, typer.Option(help="L-inf budget in 1/255 steps.")] = 4,
+    steps: Annotated[int, typer.Option(help="PGD steps.")] = 10,
+    images: Annotated[int | None, typer.Option(help="Attack only the first N images.")] = 32,
+    universal: Annotated[
+        float | None, typer.Option(help="Also learn a universal perturbation at this eps/255.")
+    ] = None,
+    generator: Annotated[
+        float | None, typer.Option(help="Also train a perturbation generator at this eps/255.")
+    ] = None,
+    generator_epochs: Annotated[int, typer.Option(help="Generator training epochs.")] = 20,
+    defences: Annotated[
+        bool, typer.Option(help="Also JPEG/blur (adaptive too) and adversarial fine-tuning.")
+    ] = False,
+    model: Annotated[
+        list[str] | None, typer.Option(help="classifier and/or segmenter (default both).")
+    ] = None,
+) -> None:
+    """Attack a run's models: noise, FGSM, PGD, targeted PGD, transfer, curves (and more).
+
+    Writes RUN_DIR/attacks/results.json, figures and the PGD images, and the report."""
+    from . import robustness
+    from .report import write_report
+
+    results = robustness.attack_run(
+        run_dir,
+        data,
+        split,
+        train_split,
+        eps=eps / 255,
+        steps=steps,
+        max_images=images,
+        universal_eps=universal / 255 if universal else None,
+        generator_eps=generator / 255 if generator else None,
+        generator_epochs=generator_epochs,
+        defences=defences,
+        models=tuple(model or ("classifier", "segmenter")),
+    )
+    table = Table(title=f"Attacks on {results['images']} {split} images")
+    columns = ("model", "attack", "metric", "clean", "attacked", "ratio", "fooled", "success")
+    for column in (*columns, "PSNR", "SSIM", "s/img"):
+        table.add_column(column, justify="right")
+    for r in results["rows"]:
+        table.add_row(
+            r["model"],
+            r["attack"],
+            r["metric"],
+            f"{r['clean']:.3f}",
+            f"{r['adversarial']:.3f}",
+            f"{r['ratio']:.3f}",
+            f"{r['fooling_rate']:.2f}",
+            "-" if r["success"] is None else f"{r['success']:.2f}",
+            f"{r['psnr']:.1f}",
+            f"{r['ssim']:.3f}",
+            f"{r['seconds_per_image']:.2f}",
+        )
+    console.print(table)
+    console.print(f"report: {write_report(run_dir)}")
+
+
 def main() -> None:
     reexec_with_malloc_settings()
     logging.basicConfig(

@@ -145,3 +145,25 @@ def label_cooccurrence(labels: np.ndarray, classes: Sequence[str], title: str) -
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046)
     return _png(fig)
+
+
+def amplified(delta: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8 picture of a perturbation (in [-eps, eps]) stretched to the full
+    range around mid-grey, so an invisible delta can be seen."""
+    scale = max(float(np.abs(delta).max()), 1e-12)
+    return ((delta / scale * 0.5 + 0.5) * 255).round().astype(np.uint8)
+
+
+def robustness_curves(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> bytes:
+    """One line per {name: (eps in 1/255 steps, metric relative to clean)}."""
+    fig = Figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
+    for name, (eps, values) in curves.items():
+        ax.plot(eps, values, marker="o", label=name)
+    ax.set_xlabel("L-inf budget eps (x 1/255)")
+    ax.set_ylabel("adversarial / clean metric")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Robustness to PGD over the budget")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)

@@ -159,6 +159,35 @@ def _study_section(run_dir: Path) -> str:
     return "".join(parts)
 
 
+def _attack_section(run_dir: Path) -> str:
+    """Threat model, findings, results table and figures, when `vocvision attack` ran."""
+    from ..robustness import ATTACK_DIR, RESULTS_FILE, summary
+
+    folder = run_dir / ATTACK_DIR
+    path = folder / RESULTS_FILE
+    if not path.is_file():
+        return ""
+    results = json.loads(path.read_text())
+    parts = [
+        "<h2>Adversarial attacks</h2>",
+        f"<p class=note>Threat model: {html.escape(results['threat_model'])}. "
+        f"{results['images']} images of the '{html.escape(results['split'])}' split.</p><ul>",
+    ]
+    parts += [f"<li>{html.escape(line)}</li>" for line in summary(results)]
+    columns = ("clean", "adversarial", "ratio", "fooling_rate", "success", "psnr", "ssim")
+    head = "".join(f"<th>{c}</th>" for c in ("model", "attack", "metric", *columns))
+    body = "".join(
+        f"<tr><th>{r['model']}</th><th>{html.escape(r['attack'])}</th><td>{r['metric']}</td>"
+        + "".join("<td>-</td>" if r[c] is None else f"<td>{r[c]:.3f}</td>" for c in columns)
+        + "</tr>"
+        for r in results["rows"]
+    )
+    parts.append(f"</ul><table><tr>{head}</tr>{body}</table>")
+    for png in sorted(folder.glob("*.png")):
+        parts.append(f"<p>{png.stem.replace('_', ' ')}</p>" + _img(png.read_bytes(), png.stem))
+    return "".join(parts)
+
+
 def _score_section(run_dir: Path) -> str:
     path = run_dir / "score.json"
     if not path.is_file():
@@ -215,6 +244,7 @@ def write_report(run_dir: str | Path) -> Path:
         + _classification_section(run_dir, meta, answers)
         + _study_section(run_dir)
         + _predictions_section(run_dir, meta, answers)
+        + _attack_section(run_dir)
     )
     path = run_dir / "report.html"
     write_text(
