@@ -121,7 +121,7 @@ def test_two_stage_training_keeps_the_backbone_frozen_first(tmp_path):
         1,
     )
     L.seed_everything(0, verbose=False)
-    task = build_task("classifier", images.classes, config, torch.from_numpy(images.label_matrix()))
+    task = build_task("classifier", images.classes, config, images)
     backbone_before = {k: v.clone() for k, v in task.model.backbone.state_dict().items()}
     head_before = task.model.head[1].weight.clone()
     trainer = L.Trainer(

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from vocvision import launcher
@@ -100,3 +101,27 @@ def test_classifier_options_and_a_bad_choice_stop_with_a_clear_error(kaggle_dir)
     )
     assert done.returncode == 2
     assert "classifier.method must be one of" in done.stdout.replace("\n", "")
+
+
+def test_set_reaches_any_setting_and_rejects_unknown_ones():
+    from vocvision.cli import _config
+    from vocvision.config import ConfigError
+
+    config = _config(
+        None,
+        settings=[
+            "segmenter.loss=ce+dice",
+            "segmenter.loss_weights=[0.05, 0.95]",
+            "segmenter.inference_side=360",
+            "seed=3",
+        ],
+    )
+    assert config.segmenter.loss_weights == (0.05, 0.95)
+    assert config.segmenter.inference_side == 360 and config.seed == 3
+    assert config.validate().segmenter.loss == "ce+dice"
+    with pytest.raises(ConfigError, match="no such setting"):
+        _config(None, settings=["segmenter.colour=red"])
+    with pytest.raises(ConfigError, match="no section"):
+        _config(None, settings=["decoder.depth=3"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        _config(None, settings=["seed"])

@@ -40,6 +40,14 @@ Accelerator = Annotated[str | None, typer.Option(help="cpu | gpu | auto.")]
 Devices = Annotated[str | None, typer.Option(help="Number of devices (several GPUs: DDP).")]
 Precision = Annotated[str | None, typer.Option(help="32-true | bf16-mixed | 16-mixed.")]
 ConfigFile = Annotated[Path | None, typer.Option(help="run_config.json to start from.")]
+Settings = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Any setting of vocvision.config, KEY=VALUE (JSON), repeatable: "
+        "--set segmenter.loss=focal+dice --set segmenter.tta_scales=[0.75,1,1.25]",
+    ),
+]
 
 
 def _config(
@@ -50,9 +58,11 @@ def _config(
     arch=None,
     method=None,
     loss=None,
+    settings=None,
     **run_options,
 ):
-    """The run configuration: `config_file` (or the defaults) with the options given."""
+    """The run configuration: `config_file` (or the defaults) with the options given, then
+    the `--set` settings."""
     from .config import RunConfig
 
     config = RunConfig.load(config_file) if config_file else RunConfig()
@@ -69,6 +79,8 @@ def _config(
     for name, value in run_options.items():
         if value is not None:
             setattr(config, name, value)
+    for setting in settings or ():
+        config.set(setting)
     return config
 
 
@@ -81,7 +93,7 @@ def _print_score(score) -> None:
 
 @app.command()
 def run(
-    data: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout data folder.")],
+    data: Annotated[Path, typer.Argument(help="Kaggle, VOC or COCO-layout data folder.")],
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/run"),
     epochs: Epochs = None,
     backbone: Backbone = None,
@@ -94,6 +106,7 @@ def run(
     accelerator: Accelerator = None,
     devices: Devices = None,
     precision: Precision = None,
+    settings: Settings = None,
     resume: Annotated[bool, typer.Option(help="Continue from last.ckpt.")] = False,
 ) -> None:
     """Train both models, predict the test split, write submission.csv, score it, report."""
@@ -107,6 +120,7 @@ def run(
         arch,
         method,
         loss,
+        settings,
         seed=seed,
         accelerator=accelerator,
         devices=devices,
@@ -142,7 +156,7 @@ def demo(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout data folder.")],
+    data: Annotated[Path, typer.Argument(help="Kaggle, VOC or COCO-layout data folder.")],
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/run"),
     model: Annotated[list[str] | None, typer.Option(help="classifier and/or segmenter.")] = None,
     epochs: Epochs = None,
@@ -157,6 +171,7 @@ def train(
     devices: Devices = None,
     precision: Precision = None,
     max_train_images: Annotated[int | None, typer.Option(help="Use only the first N.")] = None,
+    settings: Settings = None,
     resume: Annotated[bool, typer.Option(help="Continue from last.ckpt.")] = False,
 ) -> None:
     """Train the classifier and/or the segmenter; checkpoints go to OUT/<model>/checkpoints."""
@@ -171,6 +186,7 @@ def train(
         arch,
         method,
         loss,
+        settings,
         seed=seed,
         accelerator=accelerator,
         devices=devices,
@@ -251,15 +267,24 @@ def validate(
 
 @app.command()
 def convert(
-    source: Annotated[Path, typer.Argument(help="Kaggle-layout or VOC-layout folder.")],
+    source: Annotated[Path, typer.Argument(help="Kaggle, VOC or COCO-layout folder.")],
     out: Annotated[Path, typer.Argument(help="Folder for the other layout.")],
     train_split: Annotated[str, typer.Option(help="VOC split that becomes train/.")] = "train",
     test_split: Annotated[str, typer.Option(help="VOC split that becomes test/ + truth/.")] = "val",
+    categories: Annotated[
+        str | None, typer.Option(help="COCO: comma-separated categories to keep.")
+    ] = None,
+    binary: Annotated[
+        str | None, typer.Option(help="COCO: one category against the rest (binary masks).")
+    ] = None,
 ) -> None:
-    """VOC -> Kaggle (test labels hidden, truth/ kept aside) or Kaggle -> VOC."""
+    """VOC -> Kaggle (test labels hidden, truth/ kept aside), Kaggle -> VOC, or COCO
+    (polygons, crowd RLE) -> VOC semantic masks."""
     from .data import convert as convert_layout
 
-    console.print(f"wrote a {convert_layout(source, out, train_split, test_split)} layout to {out}")
+    subset = categories.split(",") if categories else None
+    written = convert_layout(source, out, train_split, test_split, subset, binary)
+    console.print(f"wrote a {written} layout to {out}")
 
 
 @app.command()

@@ -44,6 +44,50 @@ def iou_per_class(confusion: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, np.nan)
 
 
+def segmentation_metrics(
+    preds: list[np.ndarray], truths: list[np.ndarray], num_classes: int, background: bool = True
+) -> dict:
+    """Segmentation metrics of predicted against true masks (0 = background, 1..K, ignore
+    pixels skipped), over all images' pixels:
+
+    - `confusion` ((K + 1) x (K + 1) pixel counts [truth, pred]);
+    - `per_class_iou` and `per_class_dice` (K + 1 entries, NaN where a class is in neither),
+      `mIoU` and `mean_dice` over the classes present, background included when the set has
+      one (VOC convention);
+    - `pixel_accuracy`; `kaggle_dice`, the mean per-image stacked Dice of the Kaggle rows;
+    - binary sets (K = 1) also get the foreground's `dice`, `iou`, `precision` and `recall`
+      (recall is the spatial true-positive rate).
+    """
+    num_labels = num_classes + 1
+    confusion = sum(confusion_matrix(p, t, num_labels) for p, t in zip(preds, truths, strict=True))
+    iou = iou_per_class(confusion)
+    inter = np.diag(confusion).astype(float)
+    sizes = confusion.sum(0) + confusion.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dice = np.where(sizes > 0, 2 * inter / sizes, np.nan)
+    scored = slice(0 if background else 1, None)
+    result = {
+        "confusion": confusion,
+        "per_class_iou": iou,
+        "per_class_dice": dice,
+        "mIoU": float(np.nanmean(iou[scored])),
+        "mean_dice": float(np.nanmean(dice[scored])),
+        "pixel_accuracy": float(inter.sum() / max(1, confusion.sum())),
+        "kaggle_dice": float(
+            np.mean([mask_dice(p, t) for p, t in zip(preds, truths, strict=True)])
+        ),
+    }
+    if num_classes == 1:
+        tp, fp, fn = confusion[1, 1], confusion[0, 1], confusion[1, 0]
+        result |= {
+            "dice": float(2 * tp / max(1, 2 * tp + fp + fn)),
+            "iou": float(tp / max(1, tp + fp + fn)),
+            "precision": float(tp / max(1, tp + fp)),
+            "recall": float(tp / max(1, tp + fn)),
+        }
+    return result
+
+
 def classification_metrics(
     probabilities: np.ndarray,
     labels: np.ndarray,

@@ -22,6 +22,7 @@ import numpy as np
 
 from .config import RunConfig
 from .data import ImageSet, read_split, stratified_split, write_truth
+from .data.coco import coco_split_files, is_coco_layout
 from .data.kaggle import is_kaggle_layout
 from .fileio import atomic_path, write_json
 from .inference import (
@@ -42,9 +43,12 @@ LABELLING_FILE = "labelling.json"
 
 
 def default_splits(data_dir: str | Path) -> tuple[str, str]:
-    """(train split, test split): Kaggle `train`/`test`; VOC `train`/`val` (or `test`)."""
+    """(train split, test split): Kaggle `train`/`test`; VOC and COCO `train`/`val` (or
+    `test`)."""
     if is_kaggle_layout(data_dir):
         return "train", "test"
+    if is_coco_layout(data_dir):
+        return "train", "val" if coco_split_files(data_dir, "val") else "test"
     has_val = (Path(data_dir) / "ImageSets" / "Segmentation" / "val.txt").is_file()
     return "train", "val" if has_val else "test"
 
@@ -203,13 +207,17 @@ def _model_outputs(
         if gate_threshold is not None and probabilities is not None:
             allowed = probabilities > np.asarray(gate_threshold)
         model, hp = models["segmenter"]
+        c = config["segmenter"]
         masks = predict_masks(
             model,
             pixels,
             hp["image_size"],
             fast=fast,
             allowed=allowed,
-            flip=config["segmenter"].get("tta_flip", False),
+            flip=c.get("tta_flip", False),
+            scales=c.get("tta_scales", (1.0,)),
+            side=c.get("inference_side"),
+            tile=c.get("tile_size", 512),
         )
     return probabilities, masks
 

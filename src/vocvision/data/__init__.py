@@ -1,5 +1,7 @@
-"""Data layer: one sample type, readers and writers for the Kaggle and VOC layouts."""
+"""Data layer: one sample type, readers and writers for the Kaggle and VOC layouts, COCO
+annotations as semantic masks."""
 
+from .coco import read_coco, read_coco_split
 from .convert import convert, read_answered_split, read_split, write_truth
 from .kaggle import read_kaggle, write_kaggle
 from .sample import IGNORE_INDEX, ImageSet, Sample, labels_from_mask
@@ -17,6 +19,8 @@ __all__ = [
     "labels_from_mask",
     "make_synthetic",
     "read_answered_split",
+    "read_coco",
+    "read_coco_split",
     "read_kaggle",
     "read_split",
     "read_voc",

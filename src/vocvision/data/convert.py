@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..submission.writer import write_submission
+from .coco import coco_split_files, is_coco_layout, read_coco_split
 from .kaggle import is_kaggle_layout, read_kaggle, write_kaggle
 from .sample import ImageSet
 from .validation import DataError
@@ -14,13 +15,17 @@ TRUTH_DIR = "truth"
 
 
 def read_split(root: str | Path, split: str) -> ImageSet:
-    """Read split `split` of a Kaggle-layout or VOC-layout folder (detected from its files)."""
+    """Read split `split` of a Kaggle, VOC or COCO-layout folder (detected from its files;
+    COCO with all its categories)."""
     if is_kaggle_layout(root):
         return read_kaggle(root, split)
     if is_voc_layout(root):
         return read_voc(root, split)
+    if is_coco_layout(root):
+        return read_coco_split(root, split)
     raise DataError(
-        f"{root}: neither a Kaggle layout (train/train_set.csv) nor a VOC layout (JPEGImages/)"
+        f"{root}: neither a Kaggle layout (train/train_set.csv), a VOC layout (JPEGImages/) "
+        "nor a COCO layout (<split>/annotation.json)"
     )
 
 
@@ -66,10 +71,36 @@ def kaggle_to_voc(kaggle_root: str | Path, out: str | Path) -> None:
         write_voc(read_kaggle(kaggle_root, TRUTH_DIR), out, "test")
 
 
+def coco_to_voc(
+    coco_root: str | Path,
+    out: str | Path,
+    splits: tuple[str, ...] = ("train", "val"),
+    categories: list[str] | None = None,
+    binary: str | None = None,
+) -> None:
+    """COCO splits (those present of `splits`) -> VOC splits of the same names, with the
+    `categories` subset or the `binary` category (see `data.coco.read_coco`)."""
+    present = [s for s in splits if coco_split_files(coco_root, s) is not None]
+    if not present:
+        raise DataError(f"{coco_root}: none of the COCO splits {list(splits)} found")
+    for split in present:
+        images = read_coco_split(coco_root, split, categories=categories, binary=binary)
+        write_voc(images, out, split)
+
+
 def convert(
-    source: str | Path, out: str | Path, train_split: str = "train", test_split: str = "val"
+    source: str | Path,
+    out: str | Path,
+    train_split: str = "train",
+    test_split: str = "val",
+    categories: list[str] | None = None,
+    binary: str | None = None,
 ) -> str:
-    """Convert `source` to the other layout; returns the layout written ('kaggle' or 'voc')."""
+    """Convert `source` to the other layout; returns the layout written ('kaggle' or 'voc').
+    COCO folders become VOC, with the `categories` subset or one `binary` category."""
+    if is_coco_layout(source):
+        coco_to_voc(source, out, (train_split, test_split), categories, binary)
+        return "voc"
     if is_kaggle_layout(source):
         kaggle_to_voc(source, out)
         return "voc"

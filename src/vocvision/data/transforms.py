@@ -7,27 +7,58 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from ..config import AUGMENTATIONS
 from .sample import IGNORE_INDEX, Sample
 
-AUGMENTATIONS = ("basic", "randaugment")
+
+class RandomGamma(v2.Transform):
+    """Gamma correction with a random gamma in `gamma_range` (images only; masks untouched)."""
+
+    def __init__(self, gamma_range: tuple[float, float] = (0.7, 1.5), p: float = 0.5) -> None:
+        super().__init__()
+        self.gamma_range, self.p = gamma_range, p
+
+    def make_params(self, flat_inputs: list) -> dict:
+        low, high = self.gamma_range
+        apply = torch.rand(()) < self.p
+        return {"gamma": float(torch.empty(()).uniform_(low, high)) if apply else 1.0}
+
+    def transform(self, inpt, params: dict):
+        if params["gamma"] == 1.0 or not isinstance(inpt, tv_tensors.Image):
+            return inpt
+        return v2.functional.adjust_gamma(inpt, params["gamma"])
 
 
 def train_transform(
-    size: int, min_crop_scale: float = 0.35, augment: str = "basic"
+    size: int,
+    min_crop_scale: float = 0.35,
+    augment: str = "basic",
+    max_crop_scale: float = 1.0,
 ) -> v2.Transform:
-    """Random crop of at least `min_crop_scale` of the image area, resized to size x size,
-    horizontal flip, colour jitter; `augment="randaugment"` adds two RandAugment operations
-    (image-level labels only: its shears and rotations are meant for classifiers)."""
+    """Random crop of `min_crop_scale` to `max_crop_scale` of the image area, resized to
+    size x size, horizontal flip, colour jitter. `augment="strong"` adds rotation/shear
+    (uncovered mask pixels become ignore), random gamma and Gaussian noise;
+    `augment="randaugment"` adds two RandAugment operations (image-level labels only: it
+    moves image pixels without the mask). Masks are resampled with nearest neighbours."""
     if augment not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation '{augment}'; choose from {AUGMENTATIONS}")
-    extra = [v2.RandAugment(num_ops=2, magnitude=9)] if augment == "randaugment" else []
+    geometric, photometric, noise = [], [], []
+    if augment == "randaugment":
+        geometric = [v2.RandAugment(num_ops=2, magnitude=9)]
+    if augment == "strong":
+        fill = {tv_tensors.Image: 0, tv_tensors.Mask: IGNORE_INDEX}
+        geometric = [v2.RandomApply([v2.RandomAffine(degrees=10, shear=8, fill=fill)], p=0.5)]
+        photometric = [RandomGamma()]
+        noise = [v2.RandomApply([v2.GaussianNoise(sigma=0.03)], p=0.3)]
     return v2.Compose(
         [
-            v2.RandomResizedCrop(size, scale=(min_crop_scale, 1.0), antialias=True),
+            v2.RandomResizedCrop(size, scale=(min_crop_scale, max_crop_scale), antialias=True),
             v2.RandomHorizontalFlip(),
-            *extra,
+            *geometric,
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
+            *photometric,
             v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
+            *noise,
         ]
     )
 

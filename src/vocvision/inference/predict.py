@@ -43,15 +43,9 @@ def _batches(
         yield resized.to(device).contiguous(memory_format=torch.channels_last)
 
 
-def _logits(model: nn.Module, batch: torch.Tensor, fast: bool, flip: bool) -> torch.Tensor:
-    """Model logits, averaged with those of the mirrored batch when `flip` (test-time
-    augmentation); spatial outputs are mirrored back before averaging."""
+def _logits(model: nn.Module, batch: torch.Tensor, fast: bool) -> torch.Tensor:
     with _autocast(batch.device, fast):
-        logits = model(batch).float()
-        if flip:
-            mirrored = model(batch.flip(-1)).float()
-            logits = (logits + (mirrored.flip(-1) if logits.ndim == 4 else mirrored)) / 2
-    return logits
+        return model(batch).float()
 
 
 @torch.inference_mode()
@@ -75,7 +69,7 @@ def predict_probabilities(
         out = []
         for batch in _batches(images, scaled, batch_size, device):
             views = (batch, batch.flip(-1)) if flip else (batch,)
-            probs = [_logits(model, view, fast, flip=False).sigmoid() for view in views]
+            probs = [_logits(model, view, fast).sigmoid() for view in views]
             out.append(torch.stack(probs).mean(0).cpu())
         variants.append(torch.cat(out))
     return torch.stack(variants).mean(0).numpy()
@@ -90,10 +84,18 @@ def predict_masks(
     fast: bool = True,
     allowed: np.ndarray | None = None,
     flip: bool = False,
+    scales: Sequence[float] = (1.0,),
+    side: int | None = None,
+    tile: int = 512,
 ) -> list[np.ndarray]:
     """One H x W uint8 mask per image at its original resolution (0 = background).
 
-    `flip` averages the logits with those of the mirrored image (test-time augmentation).
+    Each image is resized to `size` x `size` (as the whole images seen in training) or, with
+    `side`, so that its shorter side is `side` with the aspect ratio kept. Test-time
+    augmentation averages the per-pixel log-probabilities of the mirrored image (`flip`) and
+    of `scales` x that size; inputs larger than `tile` on a side are predicted in windows of
+    at most `tile` x `tile` overlapping by a quarter, so memory is bounded by the tile, not
+    the image. The result is resampled to the original size in bands of rows and argmaxed.
 
     `allowed` (N x K booleans) restricts each image's pixels to background and the classes
     marked allowed, e.g. those the classifier predicts present.
@@ -101,18 +103,125 @@ def predict_masks(
     model = model.eval().to(memory_format=torch.channels_last)
     device = _device_of(model)
     masks = []
-    for start, batch in zip(
-        range(0, len(images), batch_size), _batches(images, size, batch_size, device), strict=True
-    ):
-        logits = _logits(model, batch, fast, flip)
+    # Square inputs share one size and go through the model in batches; kept aspect ratios
+    # differ per image and go one at a time.
+    step = batch_size if side is None else 1
+    for start in range(0, len(images), step):
+        chunk = images[start : start + step]
+        height, width = chunk[0].shape[:2]
+        base = (size, size) if side is None else _short_side(height, width, side)
+        log_probs = _scaled_log_probabilities(model, chunk, base, scales, tile, fast, flip, device)
         if allowed is not None:
-            keep = torch.from_numpy(allowed[start : start + len(logits)].astype(bool))
+            keep = torch.from_numpy(allowed[start : start + len(chunk)].astype(bool))
             keep = torch.cat([torch.ones(len(keep), 1, dtype=torch.bool), keep], 1)  # background
             # A finite fill: -inf times a zero interpolation weight would give NaN.
-            logits = logits.masked_fill(~keep.to(logits.device)[:, :, None, None], -1e4)
-        for img, logit in zip(images[start : start + batch_size], logits, strict=True):
-            full = F.interpolate(
-                logit[None], size=img.shape[:2], mode="bilinear", align_corners=False
-            )
-            masks.append(full[0].argmax(0).to(torch.uint8).cpu().numpy())
+            log_probs = log_probs.masked_fill(~keep.to(log_probs.device)[:, :, None, None], -1e4)
+        masks += [_argmax_at(lp, img.shape[:2]) for img, lp in zip(chunk, log_probs, strict=True)]
     return masks
+
+
+def _short_side(height: int, width: int, side: int) -> tuple[int, int]:
+    scale = side / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _scaled_log_probabilities(
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    base: tuple[int, int],
+    scales: Sequence[float],
+    tile: int,
+    fast: bool,
+    flip: bool,
+    device: torch.device,
+) -> torch.Tensor:
+    """N x C x base log-probabilities averaged over `scales` (each predicted at
+    scale x base, then resampled to base)."""
+    total = None
+    for scale in scales:
+        shape = (max(8, round(base[0] * scale)), max(8, round(base[1] * scale)))
+        batch = torch.cat(
+            [
+                F.interpolate(
+                    torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255,
+                    size=shape,
+                    mode="bilinear",
+                    antialias=True,
+                    align_corners=False,
+                )
+                for img in images
+            ]
+        ).to(device)
+        log_probs = _tiled_log_probabilities(model, batch, tile, fast, flip)
+        if shape != base:
+            log_probs = F.interpolate(log_probs, size=base, mode="bilinear", align_corners=False)
+        total = log_probs if total is None else total + log_probs
+    return total / len(scales)
+
+
+def _tiled_log_probabilities(
+    model: nn.Module, batch: torch.Tensor, tile: int, fast: bool, flip: bool
+) -> torch.Tensor:
+    """Per-pixel log-probabilities of `batch`, window by window when it exceeds `tile`;
+    overlapping windows are averaged."""
+    height, width = batch.shape[-2:]
+    if height <= tile and width <= tile:
+        return _padded_log_probabilities(model, batch, fast, flip)
+    total = counts = None
+    for top in _window_starts(height, tile):
+        for left in _window_starts(width, tile):
+            window = (..., slice(top, top + tile), slice(left, left + tile))
+            log_probs = _padded_log_probabilities(model, batch[window], fast, flip)
+            if total is None:
+                total = batch.new_zeros((len(batch), log_probs.shape[1], height, width))
+                counts = batch.new_zeros((1, 1, height, width))
+            total[window] += log_probs
+            counts[window] += 1
+    return total / counts
+
+
+def _window_starts(length: int, tile: int) -> list[int]:
+    """Window offsets covering `length` with windows of `tile` overlapping by a quarter."""
+    if length <= tile:
+        return [0]
+    stride = max(1, tile * 3 // 4)
+    return [*range(0, length - tile, stride), length - tile]
+
+
+def _padded_log_probabilities(
+    model: nn.Module, batch: torch.Tensor, fast: bool, flip: bool
+) -> torch.Tensor:
+    """Log-softmax of the model on `batch` padded (edge pixels repeated) to multiples of 32,
+    cropped back; averaged with the mirrored batch's when `flip`."""
+    height, width = batch.shape[-2:]
+    pad = (0, -width % 32, 0, -height % 32)
+    padded = F.pad(batch, pad, mode="replicate") if any(pad) else batch
+    padded = padded.contiguous(memory_format=torch.channels_last)
+    views = (padded, padded.flip(-1)) if flip else (padded,)
+    total = None
+    with _autocast(padded.device, fast):
+        for i, view in enumerate(views):
+            log_probs = model(view).float().log_softmax(1)
+            log_probs = log_probs.flip(-1) if i else log_probs
+            total = log_probs if total is None else total + log_probs
+    return (total / len(views))[..., :height, :width]
+
+
+def _argmax_at(log_probs: torch.Tensor, shape: tuple[int, int], band_pixels: int = 2**22):
+    """H x W uint8 argmax of C x h x w scores resampled bilinearly to `shape` (as
+    F.interpolate with align_corners=False), in bands of rows so that a 4000 x 3000 image
+    never holds all C channels at full size."""
+    height, width = shape
+    channels = log_probs.shape[0]
+    rows = max(1, band_pixels // (width * channels))
+    xs = (torch.arange(width, device=log_probs.device) + 0.5) / width * 2 - 1
+    mask = np.empty((height, width), dtype=np.uint8)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        ys = (torch.arange(top, bottom, device=log_probs.device) + 0.5) / height * 2 - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)[None]
+        band = F.grid_sample(
+            log_probs[None], grid, mode="bilinear", padding_mode="border", align_corners=False
+        )
+        mask[top:bottom] = band[0].argmax(0).to(torch.uint8).cpu().numpy()
+    return mask

@@ -12,11 +12,23 @@ from .pretrained import load_backbone_weights, load_imagenet_state
 ARCHITECTURES = {"unet": smp.Unet, "fpn": smp.FPN, "deeplabv3plus": smp.DeepLabV3Plus}
 # A lighter U-Net decoder than smp's default (256..16) to keep CPU training steps cheap.
 UNET_DECODER_CHANNELS = (128, 64, 48, 32, 16)
+# The logit of a class the data never has (background of CamVid-like sets): finite, so that
+# softmax, interpolation and losses stay free of NaN, and far below any real logit.
+ABSENT_LOGIT = -1e4
 
 
 class Segmenter(nn.Module):
     """`forward(images in [0, 1], N x 3 x H x W) -> N x (K + 1) x H x W` logits, channel 0 =
-    background. H and W must be multiples of 32."""
+    background. H and W must be multiples of 32.
+
+    Every consumer (losses, argmax, attacks) sees the same K + 1 channels whatever the data:
+    - with a background class and K > 1: one logit per channel;
+    - binary sets (background + one class, e.g. horse, buildings): the network has one
+      logit z and returns [0, z], so softmax gives [1 - sigmoid(z), sigmoid(z)] and
+      cross-entropy equals binary cross-entropy on z;
+    - sets without background (`background=False`, e.g. CamVid): K logits, channel 0 fixed
+      at ABSENT_LOGIT so background is never predicted.
+    """
 
     def __init__(
         self,
@@ -24,18 +36,26 @@ class Segmenter(nn.Module):
         encoder: str = "tf_efficientnet_lite0",
         pretrained: str = "package",
         arch: str = "fpn",
+        background: bool = True,
     ) -> None:
         super().__init__()
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture '{arch}'; choose from {list(ARCHITECTURES)}")
+        self.binary = background and num_classes == 1
+        self.fixed_channel = 0.0 if self.binary else None if background else ABSENT_LOGIT
+        outputs = num_classes + 1 if self.fixed_channel is None else num_classes
         self.normalize = normalize_for(encoder)
         extra = {"decoder_channels": UNET_DECODER_CHANNELS} if arch == "unet" else {}
         self.net = ARCHITECTURES[arch](
-            encoder_name=f"tu-{encoder}", encoder_weights=None, classes=num_classes + 1, **extra
+            encoder_name=f"tu-{encoder}", encoder_weights=None, classes=outputs, **extra
         )
         state = load_imagenet_state(encoder, pretrained)
         if state is not None:
             load_backbone_weights(self.net.encoder.model, state)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(self.normalize(images))
+        logits = self.net(self.normalize(images))
+        if self.fixed_channel is None:
+            return logits
+        fixed = torch.full_like(logits[:, :1], self.fixed_channel)
+        return torch.cat([fixed, logits], 1)

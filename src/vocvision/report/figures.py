@@ -136,15 +136,52 @@ def label_cooccurrence(labels: np.ndarray, classes: Sequence[str], title: str) -
     """Heat-map of P(column class present | row class present) over the images' labels."""
     counts = labels.T.astype(float) @ labels.astype(float)
     conditional = counts / np.maximum(np.diag(counts)[:, None], 1)
-    size = max(4.5, 0.32 * len(classes) + 1.5)
+    return _heatmap(conditional, classes, title)
+
+
+def confusion_heatmap(confusion: np.ndarray, names: Sequence[str], title: str) -> bytes:
+    """Pixel confusion matrix [truth, prediction] normalised per truth row (recall on the
+    diagonal); rows of classes absent from the truth stay empty."""
+    rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+    return _heatmap(rates, names, title, ("predicted", "true"))
+
+
+def _heatmap(
+    values: np.ndarray, names: Sequence[str], title: str, axes_labels: tuple[str, str] = ("", "")
+) -> bytes:
+    size = max(4.5, 0.32 * len(names) + 1.5)
     fig = Figure(figsize=(size + 1, size))
     ax = fig.subplots()
-    image = ax.imshow(conditional, cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_xlabel(axes_labels[0])
+    ax.set_ylabel(axes_labels[1])
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046)
     return _png(fig)
+
+
+def class_bars(names: Sequence[str], values: Sequence[float], metric: str, title: str) -> bytes:
+    """Horizontal bars of a per-class metric (NaN classes left out), worst at the bottom."""
+    pairs = sorted(
+        ((v, n) for v, n in zip(values, names, strict=True) if not np.isnan(v)), reverse=True
+    )
+    fig = Figure(figsize=(6, max(2.5, 0.28 * len(pairs) + 1)))
+    ax = fig.subplots()
+    ax.barh([n for _, n in pairs][::-1], [v for v, _ in pairs][::-1], color="#4a7ab5")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(metric)
+    ax.set_title(title)
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(fig)
+
+
+def error_map(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """H x W x 3 picture: correct pixels green, wrong ones red, ignored ones grey."""
+    picture = np.where((pred == truth)[..., None], [40, 170, 70], [220, 40, 40])
+    picture[truth == IGNORE_INDEX] = [128, 128, 128]
+    return picture.astype(np.uint8)
 
 
 def amplified(delta: np.ndarray) -> np.ndarray:

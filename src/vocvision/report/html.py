@@ -132,6 +132,83 @@ def _classification_section(run_dir: Path, meta: dict, answers: ImageSet | None)
     )
 
 
+def _segmentation_section(run_dir: Path, meta: dict, answers: ImageSet | None) -> str:
+    """Segmentation metrics on the test split (when its masks are known): summary, per-class
+    IoU bars, confusion matrix, the best and worst images with their error maps."""
+    from ..metrics import mask_dice, segmentation_metrics
+    from ..pipeline import Predictions
+
+    path = run_dir / "predictions" / f"{meta['test_split']}.npz"
+    if not path.is_file() or answers is None or any(s.mask is None for s in answers.samples):
+        return ""
+    predictions = Predictions.load(path)
+    if not predictions.masks:
+        return ""
+    truths = [s.mask for s in answers.samples]
+    m = segmentation_metrics(predictions.masks, truths, answers.num_classes, answers.has_background)
+    first = 0 if answers.has_background else 1
+    names = ["background", *answers.classes][first:]
+    iou, confusion = m["per_class_iou"][first:], m["confusion"][first:, first:]
+    summary = {k: m[k] for k in ("mIoU", "mean_dice", "pixel_accuracy", "kaggle_dice")}
+    summary |= {k: m[k] for k in ("dice", "iou", "precision", "recall") if k in m}
+    where = f"test split ({len(truths)} images)"
+    parts = [
+        f"<h2>Segmentation: {where}</h2><ul>",
+        *(f"<li>{html.escape(line)}</li>" for line in _segmentation_findings(m, names, first)),
+        "</ul>",
+        _table(summary),
+        _img(figures.class_bars(names, iou, "IoU", f"Per-class IoU, {where}"), "per-class IoU"),
+        _img(
+            figures.confusion_heatmap(confusion, names, f"Pixel confusion (row = truth), {where}"),
+            "confusion matrix",
+        ),
+    ]
+    dice = [mask_dice(p, t) for p, t in zip(predictions.masks, truths, strict=True)]
+    order = np.argsort(dice)
+    picks = [("best", i) for i in order[::-1][:3]] + [("worst", i) for i in order[:3]]
+    rows = []
+    for tag, i in picks:
+        sample, pred = answers.samples[i], predictions.masks[i]
+        panels = [
+            sample.image,
+            figures.overlay(sample.image, sample.mask),
+            figures.overlay(sample.image, pred),
+            figures.error_map(pred, sample.mask),
+        ]
+        rows.append((f"{tag}: {sample.id}\nDice {dice[i]:.3f}"[:60], panels))
+    grid = figures.image_grid(rows, ["image", "truth", "prediction", "errors"], answers.classes)
+    parts.append(_img(grid, "best and worst segmentations"))
+    return "".join(parts)
+
+
+def _segmentation_findings(m: dict, names: list[str], first: int) -> list[str]:
+    """Plain sentences on what the segmentation metrics say."""
+    iou = m["per_class_iou"][first:]
+    scored = [(v, n) for v, n in zip(iou, names, strict=True) if not np.isnan(v)]
+    scored.sort(reverse=True)
+    lines = [
+        f"mIoU {m['mIoU']:.3f} over {len(scored)} classes; pixel accuracy "
+        f"{m['pixel_accuracy']:.3f}, Kaggle per-image Dice {m['kaggle_dice']:.3f}."
+    ]
+    if len(scored) > 1:
+        best = ", ".join(f"{n} {v:.2f}" for v, n in scored[:3])
+        worst = ", ".join(f"{n} {v:.2f}" for v, n in scored[::-1][:3])
+        lines.append(f"Best classes by IoU: {best}; worst: {worst}.")
+    confusion = m["confusion"][first:, first:].astype(float)
+    off = confusion - np.diag(np.diag(confusion))
+    if off.sum() > 0:
+        t, p = np.unravel_index(off.argmax(), off.shape)
+        share = off[t, p] / max(1, confusion[t].sum())
+        lines.append(
+            f"Most confused: {names[t]} predicted as {names[p]} ({share:.0%} of {names[t]} pixels)."
+        )
+    if m["pixel_accuracy"] - m["mIoU"] > 0.15:
+        lines.append(
+            "Pixel accuracy is far above mIoU: large classes are right, small or rare ones are not."
+        )
+    return lines
+
+
 def _study_section(run_dir: Path) -> str:
     """Ablation tables and the auto-written discussion, when `vocvision study` wrote them."""
     from ..study import STUDY_FILE, discussion
@@ -242,6 +319,7 @@ def write_report(run_dir: str | Path) -> Path:
         + _training_section(run_dir, meta)
         + _score_section(run_dir)
         + _classification_section(run_dir, meta, answers)
+        + _segmentation_section(run_dir, meta, answers)
         + _study_section(run_dir)
         + _predictions_section(run_dir, meta, answers)
         + _attack_section(run_dir)

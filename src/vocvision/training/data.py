@@ -33,14 +33,16 @@ class ImageSetDataModule(L.LightningDataModule):
         num_workers: int = 0,
         min_crop_scale: float = 0.35,
         augment: str = "basic",
+        max_crop_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.train, self.val = train, val
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
-        self.min_crop_scale, self.augment = min_crop_scale, augment
+        self.crop_scale, self.augment = (min_crop_scale, max_crop_scale), augment
 
     def train_dataloader(self) -> DataLoader:
-        transform = train_transform(self.image_size, self.min_crop_scale, self.augment)
+        low, high = self.crop_scale
+        transform = train_transform(self.image_size, low, self.augment, high)
         dataset = ImageSetDataset(self.train, transform)
         return DataLoader(
             dataset,

@@ -15,7 +15,7 @@ from ..config import RunConfig
 from ..data.sample import ImageSet
 from ..fileio import write_json
 from .data import ImageSetDataModule
-from .losses import positive_weights
+from .losses import pixel_class_weights, positive_weights
 from .tasks import ClassificationTask, SegmentationTask
 
 log = logging.getLogger(__name__)
@@ -24,10 +24,11 @@ BEST, LAST = "best.ckpt", "last.ckpt"
 
 
 def build_task(
-    kind: str, classes: list[str], config: RunConfig, train_labels=None
+    kind: str, classes: list[str], config: RunConfig, train: ImageSet | None = None
 ) -> L.LightningModule:
-    """The Lightning task for `kind`, its hyper-parameters taken from `config`
-    (`train_labels`, N x K, weigh the classes of a 'weighted_bce' classifier)."""
+    """The Lightning task for `kind`, its hyper-parameters taken from `config`; the training
+    images `train` weigh the classes of a 'weighted_bce' classifier or a class-weighted
+    segmenter, and tell whether the data has a background class."""
     if kind not in TASKS:
         raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
     c = getattr(config, kind)
@@ -38,6 +39,8 @@ def build_task(
         "backbone_lr_scale": c.backbone_lr_scale,
         "weight_decay": c.weight_decay,
         "image_size": c.image_size,
+        "scheduler": c.scheduler,
+        "restart_epochs": c.restart_epochs,
     }
     if kind == "classifier":
         return ClassificationTask(
@@ -46,11 +49,25 @@ def build_task(
             loss=c.loss,
             freeze_epochs=c.freeze_epochs,
             positive_weight=(
-                None if train_labels is None else positive_weights(train_labels).tolist()
+                None
+                if train is None
+                else positive_weights(torch.from_numpy(train.label_matrix())).tolist()
             ),
             **common,
         )
-    return SegmentationTask(classes, arch=c.arch, **common)
+    class_weights = None
+    if c.class_weighting == "inverse_sqrt" and train is not None:
+        masks = [s.mask for s in train.samples if s.mask is not None]
+        class_weights = pixel_class_weights(masks, len(classes) + 1).tolist()
+    return SegmentationTask(
+        classes,
+        arch=c.arch,
+        background=True if train is None else train.has_background,
+        loss=c.loss,
+        loss_weights=tuple(c.loss_weights),
+        class_weights=class_weights,
+        **common,
+    )
 
 
 def fit_model(
@@ -68,7 +85,7 @@ def fit_model(
     ckpt_dir = out_dir / "checkpoints"
     task_config = getattr(config, kind)
     L.seed_everything(config.seed, workers=True, verbose=False)
-    task = build_task(kind, train.classes, config, torch.from_numpy(train.label_matrix()))
+    task = build_task(kind, train.classes, config, train)
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir,
         filename="best",
@@ -80,6 +97,9 @@ def fit_model(
     trainer = L.Trainer(
         default_root_dir=out_dir,
         max_epochs=task_config.epochs,
+        max_time=(
+            None if task_config.max_minutes is None else {"minutes": task_config.max_minutes}
+        ),
         accelerator=config.accelerator,
         devices=config.devices,
         num_nodes=config.num_nodes,
@@ -110,6 +130,7 @@ def fit_model(
         config.num_workers,
         task_config.min_crop_scale,
         task_config.augment,
+        task_config.max_crop_scale,
     )
     last = ckpt_dir / LAST
     if resume and not last.is_file():

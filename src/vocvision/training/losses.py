@@ -2,29 +2,77 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
-from segmentation_models_pytorch.losses import DiceLoss
+import torch.nn.functional as F
+from segmentation_models_pytorch.losses import DiceLoss, FocalLoss
 from torch import nn
 
-from ..config import CLASSIFICATION_LOSSES
+from ..config import CLASSIFICATION_LOSSES, SEGMENTATION_LOSS_TERMS
 from ..data.sample import IGNORE_INDEX
 
 
-class CrossEntropyDiceLoss(nn.Module):
-    """Pixel cross-entropy plus soft multi-class Dice, both skipping IGNORE_INDEX pixels.
+class SegmentationLoss(nn.Module):
+    """Weighted sum of per-pixel loss terms over K + 1 channel logits (see `Segmenter`),
+    IGNORE_INDEX pixels skipped by every term.
 
-    Cross-entropy alone lets the large background class dominate small objects; the Dice term
-    weighs every class present in the batch equally, which is what the Kaggle Dice rewards.
+    Terms: 'ce' (cross-entropy, optionally class-weighted), 'focal' (down-weights easy
+    pixels) and 'dice' (soft Dice; cross-entropy alone lets the large background class
+    dominate small objects, Dice weighs every class present equally, as the Kaggle Dice
+    does). With `binary`, Dice is taken on the foreground channel alone, as binary Dice.
     """
 
-    def __init__(self, dice_weight: float = 0.5) -> None:
+    def __init__(
+        self,
+        terms: str = "ce+dice",
+        weights: tuple[float, ...] = (1.0, 0.5),
+        class_weights: torch.Tensor | None = None,
+        binary: bool = False,
+    ) -> None:
         super().__init__()
-        self.cross_entropy = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
-        self.dice = DiceLoss(mode="multiclass", ignore_index=IGNORE_INDEX, from_logits=True)
-        self.dice_weight = dice_weight
+        names = terms.split("+")
+        if any(n not in SEGMENTATION_LOSS_TERMS for n in names) or len(names) != len(weights):
+            raise ValueError(
+                f"segmentation loss '{terms}' with weights {list(weights)}: need terms of "
+                f"{SEGMENTATION_LOSS_TERMS} joined by '+', one weight each"
+            )
+        self.weights = list(weights)
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        dice_classes = [1] if binary else None
+        self.terms = nn.ModuleDict()
+        for name in names:
+            if name == "focal":
+                self.terms[name] = FocalLoss(mode="multiclass", ignore_index=IGNORE_INDEX)
+            elif name == "dice":
+                self.terms[name] = DiceLoss(
+                    mode="multiclass", classes=dice_classes, ignore_index=IGNORE_INDEX
+                )
+        self.names = names
 
     def forward(self, logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        return self.cross_entropy(logits, masks) + self.dice_weight * self.dice(logits, masks)
+        total = logits.new_zeros(())
+        for name, weight in zip(self.names, self.weights, strict=True):
+            if name == "ce":
+                term = F.cross_entropy(
+                    logits, masks, weight=self.class_weights, ignore_index=IGNORE_INDEX
+                )
+            else:
+                term = self.terms[name](logits, masks)
+            total = total + weight * term
+        return total
+
+
+def pixel_class_weights(masks: list[np.ndarray], num_labels: int) -> torch.Tensor:
+    """Cross-entropy weight per class: 1 / sqrt(pixel frequency) over the training masks,
+    normalised to mean 1 over the classes present; absent classes get 1."""
+    counts = np.zeros(num_labels, dtype=np.float64)
+    for mask in masks:
+        counts += np.bincount(mask[mask != IGNORE_INDEX].ravel(), minlength=256)[:num_labels]
+    present = counts > 0
+    weights = np.ones(num_labels)
+    weights[present] = 1 / np.sqrt(counts[present] / counts.sum())
+    weights[present] /= weights[present].mean()
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 class AsymmetricLoss(nn.Module):

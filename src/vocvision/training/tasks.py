@@ -12,7 +12,7 @@ from torchmetrics.functional.classification import multilabel_average_precision
 
 from ..data.sample import IGNORE_INDEX
 from ..models import Classifier, Segmenter
-from .losses import CrossEntropyDiceLoss, classification_loss
+from .losses import SegmentationLoss, classification_loss
 
 
 def _image_dice(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -41,7 +41,8 @@ def warmup_cosine(total_steps: int, warmup_fraction: float = 0.1):
 
 
 class _Task(L.LightningModule):
-    """Shared optimiser: AdamW, lower learning rate on the pretrained encoder, warm-up + cosine."""
+    """Shared optimiser: AdamW, lower learning rate on the pretrained encoder, and the
+    `scheduler` of the hyper-parameters (default warm-up + cosine, see `lr_scheduler`)."""
 
     model: nn.Module
     loss: nn.Module
@@ -70,12 +71,30 @@ class _Task(L.LightningModule):
             ],
             weight_decay=hp.weight_decay,
         )
-        total_steps = int(self.trainer.estimated_stepping_batches)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total_steps))
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return {"optimizer": optimizer, "lr_scheduler": self.lr_scheduler(optimizer)}
+
+    def lr_scheduler(self, optimizer: torch.optim.Optimizer) -> dict:
+        """Lightning's scheduler entry for `hparams.scheduler`: warmup_cosine and onecycle over
+        all steps, sgdr restarting every `restart_epochs`, plateau halving the rate when the
+        monitored validation metric has not improved for 2 epochs."""
+        name = self.hparams.get("scheduler", "warmup_cosine")
+        sched = torch.optim.lr_scheduler
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        if name == "plateau":
+            plateau = sched.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+            return {"scheduler": plateau, "interval": "epoch", "monitor": self.monitor}
+        if name == "onecycle":
+            peaks = [group["lr"] for group in optimizer.param_groups]
+            scheduler = sched.OneCycleLR(optimizer, max_lr=peaks, total_steps=total_steps)
+        elif name == "sgdr":
+            steps_per_epoch = max(1, total_steps // max(1, self.trainer.max_epochs))
+            period = self.hparams.get("restart_epochs", 4) * steps_per_epoch
+            scheduler = sched.CosineAnnealingWarmRestarts(optimizer, T_0=period)
+        elif name == "warmup_cosine":
+            scheduler = sched.LambdaLR(optimizer, warmup_cosine(total_steps))
+        else:
+            raise ValueError(f"unknown scheduler '{name}'")
+        return {"scheduler": scheduler, "interval": "step"}
 
 
 class ClassificationTask(_Task):
@@ -102,6 +121,8 @@ class ClassificationTask(_Task):
         loss: str = "bce",
         freeze_epochs: int = 0,
         positive_weight: list[float] | None = None,
+        scheduler: str = "warmup_cosine",
+        restart_epochs: int = 4,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -145,8 +166,9 @@ class ClassificationTask(_Task):
 
 
 class SegmentationTask(_Task):
-    """Per-pixel classification (background + K classes) with cross-entropy + Dice loss;
-    validation reports mIoU over the classes present and the Kaggle per-image Dice."""
+    """Per-pixel classification (background + K classes, see `Segmenter` for binary and
+    background-free sets) with the configured `SegmentationLoss`; validation reports mIoU
+    over the classes present and the Kaggle per-image Dice."""
 
     monitor = "val/mIoU"
     target = "mask"
@@ -161,11 +183,18 @@ class SegmentationTask(_Task):
         weight_decay: float,
         arch: str = "fpn",
         image_size: int = 256,
+        background: bool = True,
+        loss: str = "ce+dice",
+        loss_weights: tuple[float, ...] = (1.0, 0.5),
+        class_weights: list[float] | None = None,
+        scheduler: str = "warmup_cosine",
+        restart_epochs: int = 4,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = Segmenter(len(classes), backbone, pretrained, arch)
-        self.loss = CrossEntropyDiceLoss()
+        self.model = Segmenter(len(classes), backbone, pretrained, arch, background)
+        weights = torch.tensor(class_weights) if class_weights is not None else None
+        self.loss = SegmentationLoss(loss, tuple(loss_weights), weights, self.model.binary)
         num_labels = len(classes) + 1
         self.val_confusion = MulticlassConfusionMatrix(num_labels, ignore_index=IGNORE_INDEX)
         self.val_dice: list[torch.Tensor] = []

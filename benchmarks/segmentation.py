@@ -1,0 +1,148 @@
+"""Segmentation on a VOC-layout dev set: train the segmenter on `train`, score it on `val`.
+
+Each variant (a set of `SegmenterConfig` overrides, below) trains in its own process, so the
+peak memory printed is that variant's; every trained model is then scored plain and with
+test-time augmentation (flip; flip + scales 0.75/1/1.25), each timed on the val images.
+
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
+      .venv/bin/python benchmarks/segmentation.py --data ../shared/data/camvid \\
+      --variants default unet --out /tmp/vocvision-bench/seg-camvid
+
+Prints mIoU, mean Dice, pixel accuracy, the Kaggle per-image Dice and, for binary sets, the
+foreground's Dice/IoU/precision/recall; training seconds, inference images/s (bf16 +
+channels_last, batch 8, masks at the original size) and the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import SHARED_DATA, has_voc_data
+from rich.console import Console
+from rich.table import Table
+
+from vocvision.fileio import write_json
+
+# SegmenterConfig overrides per variant; "default" is the shipped configuration.
+VARIANTS: dict[str, dict] = {
+    "default": {},
+    "unet": {"arch": "unet"},
+    "deeplabv3plus": {"arch": "deeplabv3plus"},
+    "scratch_unet": {"arch": "unet", "pretrained": "none"},
+    "lite2": {"backbone": "tf_efficientnet_lite2"},
+    "ce": {"loss": "ce", "loss_weights": [1.0]},
+    "focal_dice": {"loss": "focal+dice", "loss_weights": [1.0, 0.5]},
+    "combo": {"loss": "ce+dice", "loss_weights": [0.05, 0.95]},
+    "weighted_ce": {"class_weighting": "inverse_sqrt"},
+    "strong_aug": {"augment": "strong"},
+    "onecycle": {"scheduler": "onecycle"},
+    "sgdr": {"scheduler": "sgdr"},
+    "size_320": {"image_size": 320},
+    "size_384": {"image_size": 384},
+}
+TTA = {"plain": {}, "flip": {"flip": True}, "flip+scales": {"flip": True,
+       "scales": (0.75, 1.0, 1.25)}}  # fmt: skip
+
+
+def run_variant(data: Path, name: str, overrides: dict, out: Path) -> dict:
+    """Train one variant and score it on val; runs inside its own process."""
+    import numpy as np
+
+    from vocvision import pipeline
+    from vocvision.config import RunConfig
+    from vocvision.data import read_split
+    from vocvision.inference import predict_masks
+    from vocvision.launcher import configure_threads
+    from vocvision.metrics import segmentation_metrics
+
+    configure_threads()
+    config = RunConfig()
+    for key, value in overrides.items():
+        setattr(config.segmenter, key, tuple(value) if isinstance(value, list) else value)
+    run_dir = out / name
+    started = time.perf_counter()
+    pipeline.train(data, run_dir, config, models=("segmenter",), progress=False)
+    train_seconds = time.perf_counter() - started
+    val = read_split(data, "val")
+    truths = [s.mask for s in val.samples]
+    pixels = [s.image for s in val.samples]
+    model, hp = pipeline.load_run_models(run_dir)["segmenter"]
+    c = config.segmenter
+    geometry = {"side": c.inference_side, "tile": c.tile_size}
+    predict_masks(model, pixels[:8], hp["image_size"], **geometry)  # warm-up
+    rows = []
+    for tta, options in TTA.items():
+        started = time.perf_counter()
+        masks = predict_masks(model, pixels, hp["image_size"], **geometry, **options)
+        seconds = time.perf_counter() - started
+        m = segmentation_metrics(masks, truths, val.num_classes, val.has_background)
+        rows.append(
+            {
+                "variant": name,
+                "tta": tta,
+                **{k: v for k, v in m.items() if isinstance(v, float)},
+                "train_s": train_seconds,
+                "images_per_s": len(pixels) / seconds,
+                "val_shape": "x".join(
+                    str(v) for v in np.median([p.shape[:2] for p in pixels], 0).astype(int)
+                ),
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    return {"rows": rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "msrc21")
+    parser.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
+                        help="extra overrides for every variant, e.g. epochs=20")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("/tmp/vocvision-bench/segmentation"))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    if args.child:
+        result = run_variant(args.data, args.child, {**VARIANTS[args.child], **extra}, args.out)
+        print("RESULT " + json.dumps(result))
+        return 0
+    console = Console(width=max(160, Console().width))
+    if not has_voc_data(args.data, console):
+        return 2
+    rows = []
+    for name in args.variants:
+        command = [sys.executable, __file__, "--data", str(args.data), "--out", str(args.out),
+                   "--child", name, "--set", *args.set]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True)
+        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+        if done.returncode or not lines:
+            console.print(f"[red]{name} failed[/red]\n{done.stderr[-3000:]}")
+            continue
+        rows += json.loads(lines[-1][len("RESULT ") :])["rows"]
+        console.print(f"{name}: done ({rows[-1]['train_s']:.0f} s training)")
+    binary = any("iou" in r for r in rows)
+    columns = ["mIoU", "mean_dice", "pixel_accuracy", "kaggle_dice"]
+    columns += ["dice", "iou", "precision", "recall"] if binary else []
+    table = Table(title=f"Segmentation, {args.data.name}: train -> val {extra or ''}")
+    for column in ["variant", "TTA", *columns, "train s", "img/s", "val HxW", "peak MB"]:
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            r["variant"], r["tta"], *(f"{r[c]:.4f}" for c in columns), f"{r['train_s']:.0f}",
+            f"{r['images_per_s']:.1f}", r["val_shape"], f"{r['peak_mb']:.0f}",
+        )  # fmt: skip
+    console.print(table)
+    write_json(args.out / "results.json", rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
