@@ -50,9 +50,13 @@ def test_run_produces_a_valid_scored_submission_and_report(finished_run, kaggle_
         "label co-occurrence",
         "segmenter curves",
         "predictions",
+        "per-class IoU",
+        "confusion matrix",
+        "best and worst segmentations",
     ):
         assert f'alt="{alt}"' in report
     assert "Kaggle mean Dice" in report
+    assert "Segmentation: test split (6 images)" in report and "Best classes by IoU" in report
     assert json.loads((finished_run.run_dir / "score.json").read_text())["dice"] == score.overall
 
 

@@ -195,12 +195,14 @@ def _segmentation_findings(m: dict, names: list[str], first: int) -> list[str]:
         worst = ", ".join(f"{n} {v:.2f}" for v, n in scored[::-1][:3])
         lines.append(f"Best classes by IoU: {best}; worst: {worst}.")
     confusion = m["confusion"][first:, first:].astype(float)
-    off = confusion - np.diag(np.diag(confusion))
-    if off.sum() > 0:
+    # Shares of each true class's pixels, as the confusion heat-map shows them.
+    off = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+    np.fill_diagonal(off, 0)
+    if off.max() > 0:
         t, p = np.unravel_index(off.argmax(), off.shape)
-        share = off[t, p] / max(1, confusion[t].sum())
         lines.append(
-            f"Most confused: {names[t]} predicted as {names[p]} ({share:.0%} of {names[t]} pixels)."
+            f"Most confused: {names[t]} predicted as {names[p]} ({off[t, p]:.0%} of "
+            f"{names[t]} pixels)."
         )
     if m["pixel_accuracy"] - m["mIoU"] > 0.15:
         lines.append(

@@ -1,0 +1,67 @@
+"""Segmenter inference speed: images/s of a trained run's segmenter on a split's images, masks
+at the original resolution, in float32 and in bf16 autocast (both channels_last).
+
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
+      .venv/bin/python benchmarks/segmentation_speed.py \\
+      --run /tmp/vocvision-bench/seg-camvid/default --data ../shared/data/camvid
+
+Each setting is timed `--repeats` times after a warm-up; the median is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from common import SHARED_DATA, has_voc_data
+from rich.console import Console
+from rich.table import Table
+
+from vocvision import pipeline
+from vocvision.data import read_split
+from vocvision.inference import predict_masks
+from vocvision.launcher import configure_threads
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "camvid")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    console = Console(width=max(120, Console().width))
+    if not has_voc_data(args.data, console):
+        return 2
+    configure_threads()
+    images = read_split(args.data, args.split)
+    pixels = [s.image for s in images.samples[: args.images]]
+    model, hp = pipeline.load_run_models(args.run)["segmenter"]
+    c = pipeline.read_run_info(args.run)["config"]["segmenter"]
+    geometry = {"side": c.get("inference_side"), "tile": c.get("tile_size", 512)}
+    shape = "x".join(map(str, pixels[0].shape[:2]))
+    table = Table(title=f"{len(pixels)} {args.data.name} images of {shape}, {args.run}")
+    for column in ("precision", "input", "median s", "images/s"):
+        table.add_column(column, justify="right")
+    for fast, name in ((False, "float32"), (True, "bf16 autocast")):
+        predict_masks(model, pixels[:8], hp["image_size"], fast=fast, **geometry)  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            predict_masks(model, pixels, hp["image_size"], fast=fast, **geometry)
+            times.append(time.perf_counter() - started)
+        median = statistics.median(times)
+        size = f"side {geometry['side']}" if geometry["side"] else f"{hp['image_size']}^2"
+        table.add_row(name, size, f"{median:.2f}", f"{len(pixels) / median:.1f}")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
