@@ -42,7 +42,13 @@ class Segmenter(nn.Module):
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture '{arch}'; choose from {list(ARCHITECTURES)}")
         self.binary = background and num_classes == 1
-        self.fixed_channel = 0.0 if self.binary else None if background else ABSENT_LOGIT
+        # The channel 0 the network does not produce: 0 beside a binary set's one logit,
+        # ABSENT_LOGIT for a set without background, none otherwise.
+        self.fixed_channel = None
+        if self.binary:
+            self.fixed_channel = 0.0
+        elif not background:
+            self.fixed_channel = ABSENT_LOGIT
         outputs = num_classes + 1 if self.fixed_channel is None else num_classes
         self.normalize = normalize_for(encoder)
         extra = {"decoder_channels": UNET_DECODER_CHANNELS} if arch == "unet" else {}
