@@ -64,7 +64,7 @@ def run_variant(data: Path, name: str, overrides: dict, out: Path) -> dict:
     configure_threads()
     config = RunConfig()
     for key, value in overrides.items():
-        setattr(config.segmenter, key, tuple(value) if isinstance(value, list) else value)
+        config.set(f"segmenter.{key}={json.dumps(value)}")
     run_dir = out / name
     started = time.perf_counter()
     pipeline.train(data, run_dir, config, models=("segmenter",), progress=False)
