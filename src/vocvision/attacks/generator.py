@@ -3,7 +3,8 @@ its perturbation in one forward pass, trained against the frozen target model fo
 (e.g. "every image is labelled cow", "every pixel is background") on training images, then
 applied to unseen images.
 
-What makes it work where plain autoencoders fail:
+Design choices against the ways plain autoencoders fail (it still falls short of adding a
+class to the MSRC probe classifier's outputs: see the README's attack table):
 - the output is a perturbation, not an image: delta = eps * tanh(h) (L-inf) or
   eps * h / |h| (L2), so the budget holds by construction and the net only learns a pattern;
 - the loss is the attack's own clipped margin (see `base`), so images that already reach
