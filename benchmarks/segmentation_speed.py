@@ -42,9 +42,9 @@ def main() -> int:
     configure_threads()
     images = read_split(args.data, args.split)
     pixels = [s.image for s in images.samples[: args.images]]
-    model, hp = pipeline.load_run_models(args.run)["segmenter"]
-    c = pipeline.read_run_info(args.run)["config"]["segmenter"]
-    geometry = {"side": c.get("inference_side"), "tile": c.get("tile_size", 512)}
+    config = pipeline.read_run_info(args.run)["config"]
+    model, hp = pipeline.load_run_models(args.run, config)["segmenter"]
+    geometry = pipeline.segmenter_geometry(config["segmenter"])
     shape = "x".join(map(str, pixels[0].shape[:2]))
     table = Table(title=f"{len(pixels)} {args.data.name} images of {shape}, {args.run}")
     for column in ("precision", "input", "median s", "images/s"):

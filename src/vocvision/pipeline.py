@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig
+from .config import RunConfig, SegmenterConfig
 from .data import ImageSet, read_split, stratified_split, write_truth
 from .data.coco import coco_split_files, is_coco_layout
 from .data.kaggle import is_kaggle_layout
@@ -216,10 +216,18 @@ def _model_outputs(
             allowed=allowed,
             flip=c.get("tta_flip", False),
             scales=c.get("tta_scales", (1.0,)),
-            side=c.get("inference_side"),
-            tile=c.get("tile_size", 512),
+            **segmenter_geometry(c),
         )
     return probabilities, masks
+
+
+def segmenter_geometry(segmenter_config: dict) -> dict:
+    """`predict_masks`'s `side` and `tile` from a run's saved segmenter config (runs saved
+    before these fields existed get the defaults)."""
+    return {
+        "side": segmenter_config.get("inference_side", SegmenterConfig.inference_side),
+        "tile": segmenter_config.get("tile_size", SegmenterConfig.tile_size),
+    }
 
 
 def predict(
