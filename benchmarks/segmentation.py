@@ -72,9 +72,9 @@ def run_variant(data: Path, name: str, overrides: dict, out: Path) -> dict:
     val = read_split(data, "val")
     truths = [s.mask for s in val.samples]
     pixels = [s.image for s in val.samples]
-    model, hp = pipeline.load_run_models(run_dir)["segmenter"]
-    c = config.segmenter
-    geometry = {"side": c.inference_side, "tile": c.tile_size}
+    saved = pipeline.read_run_info(run_dir)["config"]
+    model, hp = pipeline.load_run_models(run_dir, saved)["segmenter"]
+    geometry = pipeline.segmenter_geometry(saved["segmenter"])
     predict_masks(model, pixels[:8], hp["image_size"], **geometry)  # warm-up
     rows = []
     for tta, options in TTA.items():
