@@ -78,7 +78,8 @@ class ClassifierConfig(TaskConfig):
 @dataclass
 class SegmenterConfig(TaskConfig):
     # FPN by default: under a CPU budget it learned far faster than smp's U-Net (MSRC-v2 val,
-    # 6 epochs at 256 px: Kaggle segmentation Dice 0.83 vs 0.61).
+    # 6 epochs at 256 px: Kaggle segmentation Dice 0.83 vs 0.61; CamVid, validation mIoU at
+    # 60 % of the schedule: 0.58 vs 0.49). U-Net won on binary horse (IoU 0.875 vs 0.855).
     arch: str = "fpn"  # fpn | unet | deeplabv3plus
     image_size: int = 256
     epochs: int = 12
