@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--eps", type=float, default=4, help="in 1/255 steps")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--targeted-steps", type=int, default=20)
     parser.add_argument("--images", type=int, default=None, help="first N val images")
     parser.add_argument("--generator-epochs", type=int, default=20)
     parser.add_argument("--finetune-epochs", type=int, default=2)
@@ -57,6 +58,7 @@ def main() -> int:
         "train",
         eps=args.eps / 255,
         steps=args.steps,
+        targeted_steps=args.targeted_steps,
         max_images=args.images,
         universal_eps=10 / 255,
         generator_eps=8 / 255,

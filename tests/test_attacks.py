@@ -108,11 +108,11 @@ def test_fgsm_and_pgd_match_torchattacks_on_a_single_label_classifier():
     pairs = [
         (FGSM(model, eps), torchattacks.FGSM(model, eps=eps)),
         (
-            PGD(model, eps, steps=5, alpha=alpha, random_start=False),
+            PGD(model, eps, steps=5, alpha=alpha, random_start=False, best_iterate=False),
             torchattacks.PGD(model, eps=eps, alpha=alpha, steps=5, random_start=False),
         ),
         (
-            PGD(model, 0.5, "l2", steps=5, alpha=0.2, random_start=False),
+            PGD(model, 0.5, "l2", steps=5, alpha=0.2, random_start=False, best_iterate=False),
             torchattacks.PGDL2(model, eps=0.5, alpha=0.2, steps=5, random_start=False),
         ),
     ]
@@ -120,6 +120,36 @@ def test_fgsm_and_pgd_match_torchattacks_on_a_single_label_classifier():
         expected = theirs(images, labels)
         assert torch.allclose(ours.perturb(images, labels), expected, atol=1e-5)
         assert (ours(images, labels) != quantize(expected, images)).float().mean() < 1e-3
+
+
+class _Recorder(nn.Module):
+    """Passes through to `model` and keeps every batch of logits it returns."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        logits = self.model(images)
+        self.seen.append(logits.detach())
+        return logits
+
+
+@pytest.mark.parametrize("targeted", [False, True])
+def test_pgd_returns_each_images_best_8_bit_iterate(targeted):
+    torch.manual_seed(0)
+    model = _Recorder(Classifier(6, backbone="vocvision_scratch_cnn", pretrained="none")).eval()
+    images = _images(8)
+    targets = torch.randint(0, 2, (8, 6), generator=torch.Generator().manual_seed(1)).float()
+    # a step as large as the ball makes the walk bounce, so the last iterate is often not best
+    attack = PGD(model, 6 / 255, steps=6, alpha=6 / 255, targeted=targeted, kappa=0.5)
+    adversarial = attack(images, targets)
+    assert len(model.seen) == attack.steps + 1  # every iterate scored, the last one too
+    per_iterate = torch.stack([attack.attained(logits, targets) for logits in model.seen])
+    with torch.no_grad():
+        returned = attack.attained(model.model(adversarial), targets)
+    assert torch.equal(returned, per_iterate.max(0).values)
+    assert returned.min() >= 0 and returned.max() <= 1
 
 
 def test_multilabel_margin_is_clipped_on_the_attackers_side_only():

@@ -157,6 +157,7 @@ def test_attack_suite_writes_results_figures_and_pngs_that_reproduce_it(finished
         split="train",
         max_images=4,
         steps=2,
+        targeted_steps=2,
         budgets=(2, 8),
         universal_eps=8 / 255,
         generator_eps=8 / 255,

@@ -352,6 +352,7 @@ def attack(
     ] = "train",
     eps: Annotated[float, typer.Option(help="L-inf budget in 1/255 steps.")] = 4,
     steps: Annotated[int, typer.Option(help="PGD steps.")] = 10,
+    targeted_steps: Annotated[int, typer.Option(help="Targeted PGD steps.")] = 20,
     images: Annotated[int | None, typer.Option(help="Attack only the first N images.")] = 32,
     universal: Annotated[
         float | None, typer.Option(help="Also learn a universal perturbation at this eps/255.")
@@ -380,6 +381,7 @@ def attack(
         train_split,
         eps=eps / 255,
         steps=steps,
+        targeted_steps=targeted_steps,
         max_images=images,
         universal_eps=universal / 255 if universal else None,
         generator_eps=generator / 255 if generator else None,

@@ -159,6 +159,21 @@ class Attack:
         )
         return -loss if self.targeted else loss
 
+    def attained(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Per-image share (N) of the outputs already where the attacker wants them: labels
+        (multi-label: each class on its side of the threshold), or valid pixels. Untargeted:
+        away from `targets`; targeted: at them. Decides which iterate is best."""
+        if logits.ndim == 2 and targets.ndim == 2:
+            cut = torch.as_tensor(self.threshold, dtype=logits.dtype, device=logits.device)
+            at_target = (logits > cut.logit()) == targets.bool()
+            return (at_target if self.targeted else ~at_target).float().mean(1)
+        at_target = logits.argmax(1) == targets
+        hit = at_target if self.targeted else ~at_target
+        if logits.ndim == 2:
+            return hit.float()
+        valid = targets != IGNORE_INDEX
+        return (hit & valid).flatten(1).sum(1) / valid.flatten(1).sum(1).clamp(min=1)
+
     def project(self, adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Back into the eps-ball around `images` and the valid pixel range."""
         delta = adversarial - images

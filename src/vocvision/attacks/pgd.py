@@ -4,6 +4,12 @@ Random start inside the ball (uniform for L-inf; a random direction and radius f
 step size `alpha` (default 2.5 * eps / steps, so the walk can cross the ball), optionally
 decayed by cosine over the steps so the last steps refine instead of bouncing. With
 `weighting="segpgd"` or `"cospgd"` this is SegPGD / CosPGD for segmenters (see `base`).
+
+Best iterate (on by default): each step's gradient is taken at the 8-bit image the attack
+would return, and each image keeps the iterate that got most of its outputs where the
+attacker wants them (ties: the higher loss), as APGD does. The last iterate of plain PGD can
+have overshot, and the quantisation the threat model demands shrinks every pixel change by up
+to 1/255 (a quarter of a 4/255 budget), which can undo a success measured in floats.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import math
 
 import torch
 
-from .base import Attack
+from .base import Attack, quantize
 
 
 class PGD(Attack):
@@ -28,6 +34,7 @@ class PGD(Attack):
         alpha: float | None = None,
         random_start: bool = True,
         cosine_steps: bool = False,
+        best_iterate: bool = True,
         seed: int | None = 0,
         **options,
     ) -> None:
@@ -35,6 +42,7 @@ class PGD(Attack):
         self.steps = steps
         self.alpha = alpha if alpha is not None else 2.5 * eps / max(1, steps)
         self.random_start, self.cosine_steps, self.seed = random_start, cosine_steps, seed
+        self.best_iterate = best_iterate
 
     def _start(self, images: torch.Tensor) -> torch.Tensor:
         generator = torch.Generator(device=images.device)
@@ -57,12 +65,37 @@ class PGD(Attack):
 
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         adversarial = self._start(images) if self.random_start else images.clone()
-        for step in range(self.steps):
-            grad = self.gradient(adversarial, targets, progress=step / max(1, self.steps))
-            if self.norm == "linf":
-                direction = grad.sign()
-            else:
-                norms = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
-                direction = grad / norms
-            adversarial = self.project(adversarial + self.step_size(step) * direction, images)
-        return adversarial
+        if not self.best_iterate:
+            for step in range(self.steps):
+                grad = self.gradient(adversarial, targets, progress=step / max(1, self.steps))
+                adversarial = self._step(adversarial, grad, step, images)
+            return adversarial
+        best = images.clone()
+        best_attained = torch.full((len(images),), -1.0, device=images.device)
+        best_loss = torch.full((len(images),), -math.inf, device=images.device)
+        for step in range(self.steps + 1):  # the last pass only scores the final iterate
+            candidate = quantize(adversarial, images).requires_grad_(True)
+            logits = self.model(candidate)
+            loss = self.loss(logits, targets, progress=step / max(1, self.steps))
+            attained = self.attained(logits.detach(), targets)
+            better = (attained > best_attained) | (
+                (attained == best_attained) & (loss.detach() > best_loss)
+            )
+            best[better] = candidate.detach()[better]
+            best_attained = torch.where(better, attained, best_attained)
+            best_loss = torch.where(better, loss.detach(), best_loss)
+            if step == self.steps:
+                break
+            grad = torch.autograd.grad(loss.sum(), candidate)[0]
+            adversarial = self._step(adversarial, grad, step, images)
+        return best
+
+    def _step(
+        self, adversarial: torch.Tensor, grad: torch.Tensor, step: int, images: torch.Tensor
+    ) -> torch.Tensor:
+        if self.norm == "linf":
+            direction = grad.sign()
+        else:
+            norms = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
+            direction = grad / norms
+        return self.project(adversarial + self.step_size(step) * direction, images)

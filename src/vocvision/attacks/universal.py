@@ -5,7 +5,11 @@ Found by stochastic projected gradient ascent on delta itself (the SGD-UAP of Sh
 2020): each mini-batch's summed gradient moves delta one signed step (L-inf) or one normalised
 step (L2), then delta is projected back into the eps-ball. The per-image objective is clipped
 (see `base`), so images that are already fooled stop steering delta and the set's remaining
-images get the budget. The step size decays by cosine so the last epochs refine.
+images get the budget. The step size decays by cosine so the last epochs refine. Each
+mini-batch is mirrored with probability 1/2 (`flip`): on the MSRC-v2 probe classifier
+(10/255, kappa 1) delta fooled 90 % of its training images but 74 % of unseen ones without
+the flips, and 76 % and 77 % with them: they trade memorising the training set for patterns
+that carry over.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ class UniversalPerturbation(Attack):
         epochs: int = 10,
         batch_size: int = 16,
         alpha: float | None = None,
+        flip: bool = True,
         seed: int = 0,
         **options,
     ) -> None:
         super().__init__(model, eps, norm, **options)
-        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+        self.epochs, self.batch_size, self.seed, self.flip = epochs, batch_size, seed, flip
         self.alpha = alpha if alpha is not None else eps / 4
         self.delta: torch.Tensor | None = None
 
@@ -51,6 +56,9 @@ class UniversalPerturbation(Attack):
                 order = torch.randperm(len(images), generator=generator)
                 for chunk in order.split(self.batch_size):
                     x, y = images[chunk], targets[chunk]
+                    if self.flip and torch.rand((), generator=generator) < 0.5:
+                        x = x.flip(-1)
+                        y = y.flip(-1) if y.ndim == 3 else y  # masks flip with the image
                     grad = self.gradient((x + delta).clamp(0, 1), y).sum(0, keepdim=True)
                     size = self.alpha * 0.5 * (1 + math.cos(math.pi * step / total))
                     if self.norm == "linf":

@@ -50,6 +50,7 @@ class AdversarialFinetuning(L.LightningModule):
             self.eps,
             steps=1,
             alpha=1.25 * self.eps,
+            best_iterate=False,  # fast FGSM-RS (Wong et al. 2020): one step, no extra pass
             seed=None,
             threshold=self.threshold,
         )
