@@ -65,6 +65,11 @@ def pixel_weights(
     raise ValueError(f"unknown pixel weighting '{scheme}'; choose segpgd, cospgd or None")
 
 
+def threshold_logit(threshold: float | Sequence[float], logits: torch.Tensor) -> torch.Tensor:
+    """The logit at which a multi-label classifier calls a label (one, or one per class)."""
+    return torch.as_tensor(threshold, dtype=logits.dtype, device=logits.device).logit()
+
+
 def objective(
     logits: torch.Tensor,
     targets: torch.Tensor,
@@ -88,7 +93,7 @@ def objective(
         return (per_pixel * weights).flatten(1).sum(1) / weights.flatten(1).sum(1).clamp(min=1)
     if targets.ndim == 1:
         return F.cross_entropy(logits, targets.long(), reduction="none")
-    cut = torch.as_tensor(threshold, dtype=logits.dtype, device=logits.device).logit()
+    cut = threshold_logit(threshold, logits)
     sign = 2 * targets.to(logits.dtype) - 1  # +1 where the label should be on
     wrongness = -sign * (logits - cut)  # > 0: the class is on the wrong side of the cut
     if targeted:
@@ -164,8 +169,7 @@ class Attack:
         (multi-label: each class on its side of the threshold), or valid pixels. Untargeted:
         away from `targets`; targeted: at them. Decides which iterate is best."""
         if logits.ndim == 2 and targets.ndim == 2:
-            cut = torch.as_tensor(self.threshold, dtype=logits.dtype, device=logits.device)
-            at_target = (logits > cut.logit()) == targets.bool()
+            at_target = (logits > threshold_logit(self.threshold, logits)) == targets.bool()
             return (at_target if self.targeted else ~at_target).float().mean(1)
         at_target = logits.argmax(1) == targets
         hit = at_target if self.targeted else ~at_target
