@@ -151,11 +151,15 @@ class Attack:
 
     def gradient(
         self, adversarial: torch.Tensor, targets: torch.Tensor, progress: float = 0.0
-    ) -> torch.Tensor:
-        """Gradient of the attacker's goal (to ascend) with respect to the images."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Gradient of the attacker's goal (to ascend) with respect to the images, and the
+        model's logits and the per-image goal at those images (both detached), so that an
+        attack that scores its iterates needs no second forward pass."""
         adversarial = adversarial.clone().requires_grad_(True)
-        loss = self.loss(self.model(adversarial), targets, progress).sum()
-        return torch.autograd.grad(loss, adversarial)[0]
+        logits = self.model(adversarial)
+        loss = self.loss(logits, targets, progress)
+        grad = torch.autograd.grad(loss.sum(), adversarial)[0]
+        return grad, logits.detach(), loss.detach()
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor, progress: float = 0.0):
         """Per-image attacker's goal (to ascend): the objective, negated when targeted."""

@@ -10,7 +10,7 @@ from .base import Attack
 
 class FGSM(Attack):
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        grad = self.gradient(images, targets)
+        grad, _, _ = self.gradient(images, targets)
         if self.norm == "linf":
             step = self.eps * grad.sign()
         else:

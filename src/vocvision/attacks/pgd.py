@@ -67,28 +67,20 @@ class PGD(Attack):
         adversarial = self._start(images) if self.random_start else images.clone()
         if not self.best_iterate:
             for step in range(self.steps):
-                grad = self.gradient(adversarial, targets, progress=step / max(1, self.steps))
+                grad, _, _ = self.gradient(adversarial, targets, step / max(1, self.steps))
                 adversarial = self._step(adversarial, grad, step, images)
             return adversarial
-        best = images.clone()
-        best_attained = torch.full((len(images),), -1.0, device=images.device)
-        best_loss = torch.full((len(images),), -math.inf, device=images.device)
-        for step in range(self.steps + 1):  # the last pass only scores the final iterate
-            candidate = quantize(adversarial, images).requires_grad_(True)
-            logits = self.model(candidate)
-            loss = self.loss(logits, targets, progress=step / max(1, self.steps))
-            attained = self.attained(logits.detach(), targets)
-            better = (attained > best_attained) | (
-                (attained == best_attained) & (loss.detach() > best_loss)
-            )
-            best[better] = candidate.detach()[better]
-            best_attained = torch.where(better, attained, best_attained)
-            best_loss = torch.where(better, loss.detach(), best_loss)
-            if step == self.steps:
-                break
-            grad = torch.autograd.grad(loss.sum(), candidate)[0]
+        best = _BestIterate(self, images, targets)
+        for step in range(self.steps):
+            candidate = quantize(adversarial, images)
+            grad, logits, loss = self.gradient(candidate, targets, step / max(1, self.steps))
+            best.offer(candidate, logits, loss)
             adversarial = self._step(adversarial, grad, step, images)
-        return best
+        with torch.no_grad():  # the final iterate is only scored
+            candidate = quantize(adversarial, images)
+            logits = self.model(candidate)
+            best.offer(candidate, logits, self.loss(logits, targets, 1.0))
+        return best.images
 
     def _step(
         self, adversarial: torch.Tensor, grad: torch.Tensor, step: int, images: torch.Tensor
@@ -99,3 +91,20 @@ class PGD(Attack):
             norms = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
             direction = grad / norms
         return self.project(adversarial + self.step_size(step) * direction, images)
+
+
+class _BestIterate:
+    """Per image, the iterate with the largest attained share; ties: the higher loss."""
+
+    def __init__(self, attack: PGD, images: torch.Tensor, targets: torch.Tensor) -> None:
+        self.attack, self.targets = attack, targets
+        self.images = images.clone()
+        self.attained = torch.full((len(images),), -1.0, device=images.device)
+        self.loss = torch.full((len(images),), -math.inf, device=images.device)
+
+    def offer(self, candidate: torch.Tensor, logits: torch.Tensor, loss: torch.Tensor) -> None:
+        attained = self.attack.attained(logits, self.targets)
+        better = (attained > self.attained) | ((attained == self.attained) & (loss > self.loss))
+        self.images[better] = candidate[better]
+        self.attained = torch.where(better, attained, self.attained)
+        self.loss = torch.where(better, loss, self.loss)

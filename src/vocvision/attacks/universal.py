@@ -59,7 +59,8 @@ class UniversalPerturbation(Attack):
                     if self.flip and torch.rand((), generator=generator) < 0.5:
                         x = x.flip(-1)
                         y = y.flip(-1) if y.ndim == 3 else y  # masks flip with the image
-                    grad = self.gradient((x + delta).clamp(0, 1), y).sum(0, keepdim=True)
+                    grad, _, _ = self.gradient((x + delta).clamp(0, 1), y)
+                    grad = grad.sum(0, keepdim=True)
                     size = self.alpha * 0.5 * (1 + math.cos(math.pi * step / total))
                     if self.norm == "linf":
                         delta = (delta + size * grad.sign()).clamp(-self.eps, self.eps)
