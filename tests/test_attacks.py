@@ -13,6 +13,7 @@ from vocvision.attacks import (
     RandomNoise,
     UniversalPerturbation,
     objective,
+    pixel_weights,
     quantize,
 )
 from vocvision.defences import JPEG, GaussianBlur, adversarial_finetune, defended
@@ -166,6 +167,19 @@ def test_multilabel_margin_is_clipped_on_the_attackers_side_only():
     # the cut is the threshold's logit: a logit at logit(0.7) is on the line for threshold 0.7
     on_line = torch.tensor([[float(torch.tensor(0.7).logit())]])
     assert objective(on_line, torch.ones(1, 1), threshold=0.7).abs().item() < 1e-6
+
+
+@pytest.mark.parametrize("scheme", ["segpgd", "cospgd"])
+def test_pixel_weights_favour_the_pixels_still_to_move(scheme):
+    # two pixels: the first predicted class 0 with confidence, the second class 1
+    logits = torch.tensor([[4.0, -4.0], [-4.0, 4.0]]).T.reshape(1, 2, 1, 2)
+    masks = torch.zeros(1, 1, 2, dtype=torch.long)  # truth (untargeted) or goal (targeted): 0
+    untargeted = pixel_weights(logits, masks, scheme, progress=0.0)
+    targeted = pixel_weights(logits, masks, scheme, progress=0.0, targeted=True)
+    # untargeted: pixel 0 still shows the truth, pixel 1 is fooled already
+    assert untargeted[0, 0, 0] > untargeted[0, 0, 1]
+    # targeted: pixel 0 sits at the goal already, pixel 1 still has to move
+    assert targeted[0, 0, 1] > targeted[0, 0, 0]
 
 
 def test_random_noise_uses_the_whole_budget_in_a_random_direction():

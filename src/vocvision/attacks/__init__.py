@@ -5,7 +5,7 @@ model and the objectives for multi-label, single-label and segmentation outputs)
 puts image sets into a model's pixel space and scores attacks there.
 """
 
-from .base import NORMS, Attack, frozen, objective, quantize
+from .base import NORMS, Attack, frozen, objective, pixel_weights, quantize
 from .fgsm import FGSM
 from .generator import GeneratorAttack, PerturbationGenerator
 from .noise import RandomNoise
@@ -32,5 +32,6 @@ __all__ = [
     "UniversalPerturbation",
     "frozen",
     "objective",
+    "pixel_weights",
     "quantize",
 ]

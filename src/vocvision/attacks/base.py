@@ -42,26 +42,35 @@ def quantize(adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
 
 
 def pixel_weights(
-    logits: torch.Tensor, masks: torch.Tensor, scheme: str | None, progress: float
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    scheme: str | None,
+    progress: float,
+    targeted: bool = False,
 ) -> torch.Tensor | None:
     """Per-pixel loss weights (N x H x W) for segmentation attacks, or None.
 
-    segpgd: pixels already misclassified get weight `progress / 2`, the others
-    `1 - progress / 2`: early steps attack the correct pixels, later ones keep the wrong ones
-    wrong (Gu et al. 2022). cospgd: weight = cosine similarity between the softmax and the
-    one-hot target, so confidently fooled pixels stop pulling (Agnihotri & Keuper 2023).
+    A pixel is "done" when it is where the attacker wants it: misclassified (untargeted) or
+    at its target class (targeted, `masks` holding the targets). segpgd: done pixels get
+    weight `progress / 2`, the others `1 - progress / 2`: early steps move the pixels still to
+    move, later ones keep the done ones done (Gu et al. 2022). cospgd: the weight follows the
+    cosine similarity between the softmax and the one-hot mask, so confidently done pixels
+    stop pulling (Agnihotri & Keuper 2023): the similarity itself when untargeted, one minus
+    it when targeted.
     """
     if scheme is None:
         return None
     valid = masks != IGNORE_INDEX
     target = masks.clamp(max=logits.shape[1] - 1)
     if scheme == "segpgd":
-        wrong = logits.argmax(1) != target
+        at_mask = logits.argmax(1) == target
+        done = at_mask if targeted else ~at_mask
         lam = progress / 2
-        return torch.where(wrong, lam, 1 - lam) * valid
+        return torch.where(done, lam, 1 - lam) * valid
     if scheme == "cospgd":
         one_hot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
-        return F.cosine_similarity(logits.softmax(1), one_hot, dim=1).detach() * valid
+        similarity = F.cosine_similarity(logits.softmax(1), one_hot, dim=1).detach()
+        return (1 - similarity if targeted else similarity) * valid
     raise ValueError(f"unknown pixel weighting '{scheme}'; choose segpgd, cospgd or None")
 
 
@@ -87,7 +96,7 @@ def objective(
         per_pixel = F.cross_entropy(
             logits, targets.long(), ignore_index=IGNORE_INDEX, reduction="none"
         )
-        weights = pixel_weights(logits.detach(), targets.long(), weighting, progress)
+        weights = pixel_weights(logits.detach(), targets.long(), weighting, progress, targeted)
         if weights is None:
             weights = (targets != IGNORE_INDEX).float()
         return (per_pixel * weights).flatten(1).sum(1) / weights.flatten(1).sum(1).clamp(min=1)
