@@ -43,6 +43,8 @@ VARIANTS: dict[str, dict] = {
     "strong_aug": {"augment": "strong"},
     "onecycle": {"scheduler": "onecycle"},
     "sgdr": {"scheduler": "sgdr"},
+    "decoder_64": {"decoder_width": 64},
+    "decoder_128": {"decoder_width": 128},
     "size_320": {"image_size": 320},
     "size_384": {"image_size": 384},
 }

@@ -91,7 +91,7 @@ def test_classifier_options_and_a_bad_choice_stop_with_a_clear_error(kaggle_dir)
 
     config = _config(None, method="finetune", loss="asl")
     assert (config.classifier.method, config.classifier.loss) == ("finetune", "asl")
-    assert config.segmenter.arch == "fpn"
+    assert config.segmenter.arch == "auto"
     done = subprocess.run(
         [sys.executable, "-m", "vocvision", "train", str(kaggle_dir), "--method", "svm"],
         capture_output=True,

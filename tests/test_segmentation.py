@@ -224,6 +224,26 @@ def test_large_image_is_predicted_in_bounded_tiles():
     assert (mask[:, :1990] == 0).all() and (mask[:, 2010:] == 1).all()
 
 
+def test_one_pass_and_banded_resampling_give_the_same_mask(rng):
+    from vocvision.inference.predict import _argmax_at
+
+    scores = F.avg_pool2d(torch.from_numpy(rng.normal(size=(1, 5, 40, 60))).float(), 5, 1, 2)
+    one_pass = _argmax_at(scores[0], (90, 130))
+    banded = _argmax_at(scores[0], (90, 130), band_pixels=5 * 130 * 7)  # bands of 7 rows
+    assert one_pass.shape == (90, 130) and len(np.unique(one_pass)) > 1
+    assert (one_pass == banded).mean() > 0.999  # the two resamplers round differently
+
+
+@pytest.mark.parametrize("arch", ["fpn", "unet", "deeplabv3plus"])
+def test_decoder_width_slims_the_decoder_and_keeps_the_output(arch):
+    images = torch.rand(1, 3, 64, 64)
+    default = Segmenter(3, pretrained="none", arch=arch).eval()  # eval: ASPP pools to 1x1
+    slim = Segmenter(3, pretrained="none", arch=arch, decoder_width=64).eval()
+    assert slim(images).shape == default(images).shape == (1, 4, 64, 64)
+    count = lambda m: sum(p.numel() for p in m.net.decoder.parameters())  # noqa: E731
+    assert count(slim) < count(default)
+
+
 def test_scales_and_flip_tta_run_at_several_sizes(rng):
     images = [rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)]
     model = PixelModel()
@@ -323,6 +343,18 @@ def test_coco_errors_name_the_file(tmp_path):
         read_split(tmp_path, "train")
 
 
+def test_auto_architecture_and_epochs_follow_the_labels():
+    config = RunConfig()
+    assert (config.segmenter.arch, config.segmenter.epochs) == ("auto", None)
+    multiclass, binary = config.for_labels(binary=False), config.for_labels(binary=True)
+    assert (multiclass.segmenter.arch, multiclass.segmenter.epochs) == ("fpn", 12)
+    assert (binary.segmenter.arch, binary.segmenter.epochs) == ("unet", 32)
+    config.segmenter.arch = "deeplabv3plus"
+    assert config.for_labels(binary=True).segmenter.arch == "deeplabv3plus"
+    task = build_task("segmenter", ["c0", "c1"], RunConfig().set("segmenter.pretrained=none"))
+    assert type(task.model.net).__name__ == "FPN"
+
+
 def test_binary_coco_set_trains_predicts_and_submits(tmp_path):
     """A one-category COCO folder: the segmenter trains in binary mode (one logit) and the
     pipeline predicts and writes a valid submission for the val split."""
@@ -342,6 +374,9 @@ def test_binary_coco_set_trains_predicts_and_submits(tmp_path):
     pipeline.train(voc, tmp_path / "run", config, models=("segmenter",), progress=False)
     model, hp = pipeline.load_run_models(tmp_path / "run")["segmenter"]
     assert model.binary and hp["background"]
+    saved = pipeline.read_run_info(tmp_path / "run")["config"]["segmenter"]
+    assert type(model.net).__name__ == "Unet"  # arch="auto" on a binary set
+    assert (saved["arch"], saved["epochs"]) == ("unet", 1)  # the epochs the user gave stay
     predictions = pipeline.predict(tmp_path / "run", read_split(voc, "val"))
     assert [m.shape for m in predictions.masks] == [(40, 60), (40, 60)]
     assert set(np.unique(np.concatenate(predictions.masks))) <= {0, 1}

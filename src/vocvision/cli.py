@@ -29,7 +29,10 @@ Backbone = Annotated[
 Pretrained = Annotated[
     str | None, typer.Option(help="package (offline wheels) | hub | none | PATH.")
 ]
-Arch = Annotated[str | None, typer.Option(help="Segmenter decoder: fpn | unet | deeplabv3plus.")]
+Arch = Annotated[
+    str | None,
+    typer.Option(help="Segmenter decoder: auto (by the labels) | fpn | unet | deeplabv3plus."),
+]
 Method = Annotated[
     str | None,
     typer.Option(help="Classifier: probe (frozen features, K-fold heads, fast) | finetune."),

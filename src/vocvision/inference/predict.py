@@ -214,6 +214,9 @@ def _argmax_at(log_probs: torch.Tensor, shape: tuple[int, int], band_pixels: int
     height, width = shape
     channels = log_probs.shape[0]
     rows = max(1, band_pixels // (width * channels))
+    if rows >= height:  # one band: interpolate is several times faster than grid_sample
+        resized = F.interpolate(log_probs[None], size=shape, mode="bilinear", align_corners=False)
+        return _channel_argmax(resized[0])
     xs = (torch.arange(width, device=log_probs.device) + 0.5) / width * 2 - 1
     mask = np.empty((height, width), dtype=np.uint8)
     for top in range(0, height, rows):
@@ -223,5 +226,11 @@ def _argmax_at(log_probs: torch.Tensor, shape: tuple[int, int], band_pixels: int
         band = F.grid_sample(
             log_probs[None], grid, mode="bilinear", padding_mode="border", align_corners=False
         )
-        mask[top:bottom] = band[0].argmax(0).to(torch.uint8).cpu().numpy()
+        mask[top:bottom] = _channel_argmax(band[0])
     return mask
+
+
+def _channel_argmax(scores: torch.Tensor) -> np.ndarray:
+    # max(0).indices over the channels of a C x H x W tensor ran 4x faster than argmax(0) on
+    # this CPU (6 vs 24 ms at 12 x 360 x 480), a third of the whole mask's cost.
+    return scores.max(0).indices.to(torch.uint8).cpu().numpy()

@@ -17,6 +17,21 @@ UNET_DECODER_CHANNELS = (128, 64, 48, 32, 16)
 ABSENT_LOGIT = -1e4
 
 
+def decoder_options(arch: str, width: int | None) -> dict:
+    """smp keyword arguments for the decoder's width: None keeps smp's FPN and DeepLabV3+
+    decoders (256 channels) and our lighter U-Net's; a width scales them (FPN: `width` pyramid
+    and `width / 2` segmentation channels; U-Net: `width` at the top, halving downwards)."""
+    if arch == "unet":
+        if width is None:
+            return {"decoder_channels": UNET_DECODER_CHANNELS}
+        return {"decoder_channels": tuple(max(8, width >> k) for k in range(5))}
+    if width is None:
+        return {}
+    if arch == "fpn":
+        return {"decoder_pyramid_channels": width, "decoder_segmentation_channels": width // 2}
+    return {"decoder_channels": width}
+
+
 class Segmenter(nn.Module):
     """`forward(images in [0, 1], N x 3 x H x W) -> N x (K + 1) x H x W` logits, channel 0 =
     background. H and W must be multiples of 32.
@@ -37,6 +52,7 @@ class Segmenter(nn.Module):
         pretrained: str = "package",
         arch: str = "fpn",
         background: bool = True,
+        decoder_width: int | None = None,
     ) -> None:
         super().__init__()
         if arch not in ARCHITECTURES:
@@ -51,7 +67,7 @@ class Segmenter(nn.Module):
             self.fixed_channel = ABSENT_LOGIT
         outputs = num_classes + 1 if self.fixed_channel is None else num_classes
         self.normalize = normalize_for(encoder)
-        extra = {"decoder_channels": UNET_DECODER_CHANNELS} if arch == "unet" else {}
+        extra = decoder_options(arch, decoder_width)
         self.net = ARCHITECTURES[arch](
             encoder_name=f"tu-{encoder}", encoder_weights=None, classes=outputs, **extra
         )

@@ -189,10 +189,11 @@ class SegmentationTask(_Task):
         class_weights: list[float] | None = None,
         scheduler: str = "warmup_cosine",
         restart_epochs: int = 4,
+        decoder_width: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = Segmenter(len(classes), backbone, pretrained, arch, background)
+        self.model = Segmenter(len(classes), backbone, pretrained, arch, background, decoder_width)
         weights = torch.tensor(class_weights) if class_weights is not None else None
         self.loss = SegmentationLoss(loss, tuple(loss_weights), weights, self.model.binary)
         num_labels = len(classes) + 1
