@@ -226,6 +226,24 @@ def test_generator_learns_a_targeted_goal_that_carries_to_unseen_images():
     assert attack.history[-1] < attack.history[0]
 
 
+def test_generator_trained_on_crops_moves_whole_unseen_images_to_the_goal():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 1)).eval()
+    train, test = _images(32, 32, seed=5), _images(8, 32, seed=6)
+    goal = torch.zeros(32, 32, 32, dtype=torch.long)  # every pixel -> class 0
+    attack = GeneratorAttack(
+        model, 16 / 255, epochs=6, batch_size=8, lr=3e-3, crop_size=16, targeted=True
+    ).fit(train, goal)
+    assert attack.generator.pattern.shape[-2:] == (32, 32)  # crops trained the whole pattern
+    adversarial = attack(test, goal[:8])
+    assert adversarial.shape == test.shape
+    assert (adversarial - test).abs().max() <= 16 / 255 + 1e-6
+    with torch.no_grad():
+        before = (model(test).argmax(1) == 0).float().mean()
+        after = (model(adversarial).argmax(1) == 0).float().mean()
+    assert after > before
+
+
 def test_jpeg_defence_passes_gradients_straight_through_and_blur_is_differentiable():
     ramp = torch.linspace(0, 1, 32)
     smooth = (ramp[None, :] * ramp[:, None]).expand(2, 3, 32, 32)

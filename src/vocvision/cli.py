@@ -363,7 +363,9 @@ def attack(
     generator: Annotated[
         float | None, typer.Option(help="Also train a perturbation generator at this eps/255.")
     ] = None,
-    generator_epochs: Annotated[int, typer.Option(help="Generator training epochs.")] = 20,
+    generator_epochs: Annotated[
+        int, typer.Option(help="Generator training epochs (the segmenter's, on crops: twice).")
+    ] = 20,
     defences: Annotated[
         bool, typer.Option(help="Also JPEG/blur (adaptive too) and adversarial fine-tuning.")
     ] = False,

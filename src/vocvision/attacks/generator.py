@@ -11,7 +11,9 @@ class to the MSRC probe classifier's outputs: see the README's attack table):
   the goal stop dominating and the net spends its capacity on the hard ones;
 - a curriculum over eps: training starts at `start_scale` x eps, where the goal is easy and
   gradients are informative, and shrinks to eps by half-way;
-- random flips of the training images, so it learns image-conditioned patterns that transfer.
+- random flips of the training images, so it learns image-conditioned patterns that transfer;
+- optionally (`crop_size`, for fully convolutional targets such as segmenters) random crops:
+  cheaper steps, so more of them in the same time, each with the pattern's matching crop.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 class PerturbationGenerator(nn.Module):
     """Encoder-decoder with skips (a small U-Net, ~0.5 M parameters): image in [0, 1] ->
-    unbounded perturbation logits h of the same size. It works at half resolution and
-    upsamples its output: full-resolution layers cost more than the target model on a CPU,
-    and a smooth-ish pattern is all the attack needs."""
+    unbounded perturbation logits h of the same size. The encoder-decoder works at half
+    resolution and up to 1/16; two last blocks at the input's resolution see its upsampled
+    features beside the image itself, so the pattern can follow single pixels. On the
+    MSRC-v2 segmenter ("all background", 8/255) that head took unseen images from 62 % to
+    72 % of pixels at the goal."""
 
     def __init__(self, width: int = 16, pattern_size: tuple[int, int] = (320, 320)) -> None:
         super().__init__()
@@ -48,9 +52,12 @@ class PerturbationGenerator(nn.Module):
         )
         self.bottleneck = nn.Sequential(_block(8 * w, 8 * w), _block(8 * w, 8 * w))
         self.up = nn.ModuleList([_block(12 * w, 4 * w), _block(6 * w, 2 * w), _block(3 * w, w)])
+        self.full = nn.Sequential(_block(w + 3, w), _block(w, w))
         self.out = nn.Conv2d(w, 3, 1)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, offset: tuple[int, int] | None = None) -> torch.Tensor:
+        """`offset` (top, left): `images` are crops at that place of images of the pattern's
+        size, and get the matching crop of the pattern (training on crops)."""
         skips, x = [], images * 2 - 1
         for layer in self.down:
             x = layer(x)
@@ -59,9 +66,13 @@ class PerturbationGenerator(nn.Module):
         for layer, skip in zip(self.up, reversed(skips[:-1]), strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
             x = layer(torch.cat([x, skip], 1))
-        h = F.interpolate(self.out(x), size=images.shape[-2:], mode="bilinear")
+        x = F.interpolate(x, size=images.shape[-2:], mode="bilinear")
+        h = self.out(self.full(torch.cat([x, images * 2 - 1], 1)))
         pattern = self.pattern
-        if pattern.shape[-2:] != images.shape[-2:]:
+        if offset is not None:
+            top, left = offset
+            pattern = pattern[..., top : top + h.shape[-2], left : left + h.shape[-1]]
+        elif pattern.shape[-2:] != images.shape[-2:]:
             pattern = F.interpolate(pattern, size=images.shape[-2:], mode="bilinear")
         return h + pattern
 
@@ -82,17 +93,21 @@ class GeneratorAttack(Attack):
         lr: float = 2e-3,
         start_scale: float = 2.0,
         width: int = 16,
+        crop_size: int | None = None,
         seed: int = 0,
         **options,
     ) -> None:
         super().__init__(model, eps, norm, **options)
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.start_scale, self.seed, self.width = start_scale, seed, width
+        self.crop_size = crop_size
         self.generator: PerturbationGenerator | None = None  # built by fit, at the images' size
         self.history: list[float] = []  # mean training loss per epoch
 
-    def delta(self, images: torch.Tensor, eps: float) -> torch.Tensor:
-        h = self.generator(images)
+    def delta(
+        self, images: torch.Tensor, eps: float, offset: tuple[int, int] | None = None
+    ) -> torch.Tensor:
+        h = self.generator(images, offset)
         if self.norm == "linf":
             return eps * torch.tanh(h)
         return eps * h / h.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
@@ -120,8 +135,11 @@ class GeneratorAttack(Attack):
                     if torch.rand((), generator=generator) < 0.5:
                         x = x.flip(-1)
                         y = y.flip(-1) if y.ndim == 3 else y  # masks flip with the image
+                    offset = None
+                    if self.crop_size is not None:
+                        x, y, offset = _random_crop(x, y, self.crop_size, generator)
                     scale = max(1.0, self.start_scale - (self.start_scale - 1) * step / (total / 2))
-                    adversarial = (x + self.delta(x, self.eps * scale)).clamp(0, 1)
+                    adversarial = (x + self.delta(x, self.eps * scale, offset)).clamp(0, 1)
                     loss = -self.loss(self.model(adversarial), y).mean()
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -138,3 +156,14 @@ class GeneratorAttack(Attack):
         if self.generator is None:
             raise RuntimeError("GeneratorAttack: call fit(images, targets) first")
         return self.project(images + self.delta(images, self.eps), images)
+
+
+def _random_crop(
+    images: torch.Tensor, targets: torch.Tensor, size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+    """One random `size` crop of a batch (and of its masks), with its (top, left)."""
+    height, width = images.shape[-2:]
+    top = int(torch.randint(0, max(1, height - size + 1), (), generator=generator))
+    left = int(torch.randint(0, max(1, width - size + 1), (), generator=generator))
+    window = (..., slice(top, top + size), slice(left, left + size))
+    return images[window], targets[window] if targets.ndim == 3 else targets, (top, left)
