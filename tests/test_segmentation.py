@@ -70,6 +70,8 @@ def test_bad_loss_settings_are_clear_errors():
         config = RunConfig()
         config.segmenter.scheduler = "linear"
         config.validate()
+    with pytest.raises(ConfigError, match="decoder_width must be a multiple of 64"):
+        RunConfig().set("segmenter.decoder_width=96").validate()
 
 
 def test_class_weights_favour_rare_classes():

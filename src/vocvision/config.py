@@ -202,6 +202,12 @@ class RunConfig:
         for name, (value, allowed) in choices.items():
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {allowed}, got '{value}'")
+        width = self.segmenter.decoder_width
+        if width is not None and (width < 64 or width % 64):
+            raise ConfigError(
+                f"segmenter.decoder_width must be a multiple of 64 (FPN's group norms take "
+                f"groups of 32 channels), got {width}"
+            )
         if self.classifier.method == "probe" and self.classifier.folds < 2:
             raise ConfigError(f"classifier.folds must be at least 2, got {self.classifier.folds}")
         return self
