@@ -106,7 +106,7 @@ def train(
     if config.max_train_images:
         images = images.subset(range(min(config.max_train_images, len(images))))
     train_set, val_set = stratified_split(images, config.val_fraction, config.seed)
-    config = config.for_labels(binary=images.has_background and images.num_classes == 1)
+    config = config.for_labels(images.binary)
     write_json(
         run_dir / "run.json",
         {

@@ -41,6 +41,11 @@ class ImageSet:
         return len(self.classes)
 
     @property
+    def binary(self) -> bool:
+        """Background and one class (horse, buildings): the segmenter's one-logit mode."""
+        return self.has_background and self.num_classes == 1
+
+    @property
     def ids(self) -> list[str]:
         return [s.id for s in self.samples]
 

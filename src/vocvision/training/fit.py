@@ -31,7 +31,7 @@ def build_task(
     segmenter, and tell whether the data has a background class."""
     if kind not in TASKS:
         raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
-    binary = len(classes) == 1 and (train is None or train.has_background)
+    binary = train.binary if train is not None else len(classes) == 1
     c = getattr(config.for_labels(binary), kind)
     common = {
         "backbone": c.backbone,
@@ -85,7 +85,7 @@ def fit_model(
     checkpoint. With `resume`, training continues from `out_dir/checkpoints/last.ckpt`."""
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
-    config = config.for_labels(binary=train.has_background and train.num_classes == 1)
+    config = config.for_labels(train.binary)
     task_config = getattr(config, kind)
     L.seed_everything(config.seed, workers=True, verbose=False)
     task = build_task(kind, train.classes, config, train)
