@@ -41,6 +41,16 @@ def quantize(adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     return ((images * 255).round() + torch.trunc(delta.round(decimals=4))).clamp(0, 255) / 255
 
 
+def random_mirror(
+    images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch mirrored left-right with probability 1/2, masks (N x H x W) with it; label
+    vectors stay. Training augmentation for the attacks that learn from a set of images."""
+    if torch.rand((), generator=generator) < 0.5:
+        return images.flip(-1), targets.flip(-1) if targets.ndim == 3 else targets
+    return images, targets
+
+
 def pixel_weights(
     logits: torch.Tensor,
     masks: torch.Tensor,

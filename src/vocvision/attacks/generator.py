@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Attack, frozen
+from .base import Attack, frozen, random_mirror
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -132,9 +132,7 @@ class GeneratorAttack(Attack):
                     self.batch_size
                 ):
                     x, y = images[chunk], targets[chunk]
-                    if torch.rand((), generator=generator) < 0.5:
-                        x = x.flip(-1)
-                        y = y.flip(-1) if y.ndim == 3 else y  # masks flip with the image
+                    x, y = random_mirror(x, y, generator)
                     offset = None
                     if self.crop_size is not None:
                         x, y, offset = _random_crop(x, y, self.crop_size, generator)

@@ -19,7 +19,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import Attack, frozen
+from .base import Attack, frozen, random_mirror
 
 
 class UniversalPerturbation(Attack):
@@ -56,9 +56,8 @@ class UniversalPerturbation(Attack):
                 order = torch.randperm(len(images), generator=generator)
                 for chunk in order.split(self.batch_size):
                     x, y = images[chunk], targets[chunk]
-                    if self.flip and torch.rand((), generator=generator) < 0.5:
-                        x = x.flip(-1)
-                        y = y.flip(-1) if y.ndim == 3 else y  # masks flip with the image
+                    if self.flip:
+                        x, y = random_mirror(x, y, generator)
                     grad, _, _ = self.gradient((x + delta).clamp(0, 1), y)
                     grad = grad.sum(0, keepdim=True)
                     size = self.alpha * 0.5 * (1 + math.cos(math.pi * step / total))
