@@ -92,3 +92,24 @@ def test_flip_tta_is_mirror_symmetric(rng):
     mask = predict_masks(segmenter, [image], size=64, fast=False, flip=True)[0]
     mask_of_mirror = predict_masks(segmenter, [mirrored], size=64, fast=False, flip=True)[0]
     assert (mask == mask_of_mirror[:, ::-1]).mean() > 0.99  # ties may break differently
+
+
+def test_compiled_models_predict_what_eager_models_do(rng):
+    # Three images in batches of two: the compiled path fills the last batch up and must
+    # still return exactly one result per image, the same as without compilation.
+    torch.manual_seed(0)
+    segmenter = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU())
+    segmenter.append(torch.nn.Conv2d(8, 4, 1))
+    classifier = torch.nn.Sequential(segmenter, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    images = [rng.integers(0, 256, size=(30, 40, 3), dtype=np.uint8) for _ in range(3)]
+    eager = predict_masks(segmenter, images, size=32, batch_size=2, fast=False)
+    compiled = predict_masks(
+        segmenter, images, size=32, batch_size=2, fast=False, compile_model=True
+    )
+    assert len(compiled) == 3
+    assert all((a == b).mean() > 0.999 for a, b in zip(eager, compiled, strict=True))
+    eager = predict_probabilities(classifier, images, size=32, batch_size=2, fast=False)
+    compiled = predict_probabilities(
+        classifier, images, size=32, batch_size=2, fast=False, compile_model=True
+    )
+    assert compiled.shape == (3, 4) and np.allclose(eager, compiled, atol=1e-5)

@@ -207,11 +207,19 @@ def predict(
     split: Annotated[
         str | None, typer.Option(help="Split (default: the run's test split).")
     ] = None,
+    compile: Annotated[
+        bool,
+        typer.Option(
+            help="torch.compile the models: about 2x faster on a CPU after a one-off "
+            "compilation (minutes the first time, seconds once cached); pays on large splits."
+        ),
+    ] = False,
 ) -> None:
     """Predict a split; writes RUN_DIR/predictions/<split>.npz."""
     from .pipeline import predict_split
 
-    console.print(f"predictions: {predict_split(run_dir, data, split)}")
+    path = predict_split(run_dir, data, split, compile_model=compile)
+    console.print(f"predictions: {path}")
 
 
 @app.command()

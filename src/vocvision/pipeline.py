@@ -185,6 +185,7 @@ def _model_outputs(
     fast: bool,
     config: dict,
     gate_threshold: float | list[float] | None = None,
+    compile_model: bool = False,
 ) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Raw classifier probabilities (None without a classifier) and masks (empty without a
     segmenter), with the test-time augmentation of the run's `config`. With
@@ -201,6 +202,7 @@ def _model_outputs(
             fast=fast,
             flip=config["classifier"].get("tta_flip", False),
             scales=config["classifier"].get("tta_scales", (1.0,)),
+            compile_model=compile_model,
         )
     masks = []
     if "segmenter" in models:
@@ -218,6 +220,7 @@ def _model_outputs(
             flip=c.get("tta_flip", False),
             scales=c.get("tta_scales", (1.0,)),
             **segmenter_geometry(c),
+            compile_model=compile_model,
         )
     return probabilities, masks
 
@@ -232,7 +235,11 @@ def segmenter_geometry(segmenter_config: dict) -> dict:
 
 
 def predict(
-    run_dir: str | Path, images: ImageSet, fast: bool = True, gate: bool | None = None
+    run_dir: str | Path,
+    images: ImageSet,
+    fast: bool = True,
+    gate: bool | None = None,
+    compile_model: bool = False,
 ) -> Predictions:
     """Predict `images` with the run's classifier and segmenter.
 
@@ -240,14 +247,17 @@ def predict(
     when the validation split chose so (see `labelling`). With `gate` (default: the run's
     `gate_segmentation`; only without fusion, whose labels depend on the masks), each image's
     pixels may only take background or the classes the classifier predicts present. Without a
-    classifier, labels are the classes present in the predicted masks.
+    classifier, labels are the classes present in the predicted masks. `compile_model` runs
+    the models through `torch.compile` (see `predict_masks`).
     """
     config = read_run_info(run_dir)["config"]
     rule = labelling(run_dir, config)
     if gate is None:
         gate = config.get("gate_segmentation", False)
     gate_threshold = rule["threshold"] if gate and rule["fusion_area_scale"] is None else None
-    probabilities, masks = _model_outputs(run_dir, images, fast, config, gate_threshold)
+    probabilities, masks = _model_outputs(
+        run_dir, images, fast, config, gate_threshold, compile_model
+    )
     if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
         probabilities = np.array(present, dtype=np.float32)
@@ -262,12 +272,13 @@ def predict_split(
     data_dir: str | Path | None = None,
     split: str | None = None,
     fast: bool = True,
+    compile_model: bool = False,
 ) -> Path:
     """Predict a split (default: the run's test split) and save `predictions/<split>.npz`."""
     meta = read_run_info(run_dir)
     data_dir = data_dir or meta["data_dir"]
     split = split or meta["test_split"]
-    predictions = predict(run_dir, read_split(data_dir, split), fast)
+    predictions = predict(run_dir, read_split(data_dir, split), fast, compile_model=compile_model)
     path = Path(run_dir) / "predictions" / f"{split}.npz"
     predictions.save(path)
     return path

@@ -57,21 +57,27 @@ def predict_probabilities(
     fast: bool = True,
     flip: bool = False,
     scales: Sequence[float] = (1.0,),
+    compile_model: bool = False,
 ) -> np.ndarray:
     """N x K sigmoid probabilities of a multi-label classifier. Test-time augmentation:
     `flip` adds the mirrored image, `scales` resizes to size * scale (rounded to a multiple
-    of 8) for each scale; the probabilities of all variants are averaged."""
+    of 8) for each scale; the probabilities of all variants are averaged. `compile_model`:
+    as in `predict_masks`."""
     model = model.eval().to(memory_format=torch.channels_last)
     device = _device_of(model)
+    forward = torch.compile(model) if compile_model else model
+    count = len(images)
+    if compile_model and count:  # one batch shape: a compiled model recompiles for each new one
+        images = [*images, *[images[-1]] * (-count % batch_size)]
     variants = []
     for scale in scales:
         scaled = max(8, round(size * scale / 8) * 8)
         out = []
         for batch in _batches(images, scaled, batch_size, device):
             views = (batch, batch.flip(-1)) if flip else (batch,)
-            probs = [_logits(model, view, fast).sigmoid() for view in views]
+            probs = [_logits(forward, view, fast).sigmoid() for view in views]
             out.append(torch.stack(probs).mean(0).cpu())
-        variants.append(torch.cat(out))
+        variants.append(torch.cat(out)[:count])
     return torch.stack(variants).mean(0).numpy()
 
 
@@ -87,6 +93,7 @@ def predict_masks(
     scales: Sequence[float] = (1.0,),
     side: int | None = None,
     tile: int = 512,
+    compile_model: bool = False,
 ) -> list[np.ndarray]:
     """One H x W uint8 mask per image at its original resolution (0 = background).
 
@@ -99,9 +106,14 @@ def predict_masks(
 
     `allowed` (N x K booleans) restricts each image's pixels to background and the classes
     marked allowed, e.g. those the classifier predicts present.
+
+    `compile_model` runs the model through `torch.compile`: about twice the forward speed in
+    bf16 on a CPU, after a one-off compilation (minutes the first time, seconds once
+    PyTorch's on-disk cache holds it), so it pays on large splits.
     """
     model = model.eval().to(memory_format=torch.channels_last)
     device = _device_of(model)
+    forward = torch.compile(model) if compile_model else model
     masks = []
     # Square inputs share one size and go through the model in batches; kept aspect ratios
     # differ per image and go one at a time.
@@ -110,7 +122,11 @@ def predict_masks(
         chunk = images[start : start + step]
         height, width = chunk[0].shape[:2]
         base = (size, size) if side is None else _short_side(height, width, side)
-        log_probs = _scaled_log_probabilities(model, chunk, base, scales, tile, fast, flip, device)
+        # A compiled model recompiles for every new batch shape: fill the last batch up.
+        filled = [*chunk, *[chunk[-1]] * (step - len(chunk))] if compile_model else chunk
+        log_probs = _scaled_log_probabilities(
+            forward, filled, base, scales, tile, fast, flip, device
+        )[: len(chunk)]
         if allowed is not None:
             keep = torch.from_numpy(allowed[start : start + len(chunk)].astype(bool))
             keep = torch.cat([torch.ones(len(keep), 1, dtype=torch.bool), keep], 1)  # background
