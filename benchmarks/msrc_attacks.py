@@ -42,7 +42,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--targeted-steps", type=int, default=20)
     parser.add_argument("--images", type=int, default=None, help="first N val images")
-    parser.add_argument("--generator-epochs", type=int, default=20)
+    parser.add_argument("--generator-epochs", type=int, default=None,
+                        help="default: robustness.GENERATOR_SETTINGS per model")  # fmt: skip
     parser.add_argument("--finetune-epochs", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=["classifier", "segmenter"])
     args = parser.parse_args()

@@ -372,8 +372,12 @@ def attack(
         float | None, typer.Option(help="Also train a perturbation generator at this eps/255.")
     ] = None,
     generator_epochs: Annotated[
-        int, typer.Option(help="Generator training epochs (the segmenter's, on crops: twice).")
-    ] = 20,
+        int | None,
+        typer.Option(
+            help="Generator training epochs (default: robustness.GENERATOR_SETTINGS, "
+            "20 for the classifier, 40 on crops for the segmenter)."
+        ),
+    ] = None,
     defences: Annotated[
         bool, typer.Option(help="Also JPEG/blur (adaptive too) and adversarial fine-tuning.")
     ] = False,
