@@ -375,7 +375,7 @@ def attack(
         int | None,
         typer.Option(
             help="Generator training epochs (default: robustness.GENERATOR_SETTINGS, "
-            "20 for the classifier, 40 on crops for the segmenter)."
+            "20 for the classifier, 80 on crops for the segmenter)."
         ),
     ] = None,
     defences: Annotated[
