@@ -36,10 +36,10 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 class PerturbationGenerator(nn.Module):
     """Encoder-decoder with skips (a small U-Net, 0.54 M parameters at width 16, 2.2 M at
     32): image in [0, 1] -> unbounded perturbation logits h of the same size. The
-    encoder-decoder works at half resolution and up to 1/16; two last blocks at the input's resolution see its upsampled
-    features beside the image itself, so the pattern can follow single pixels. On the
-    MSRC-v2 segmenter ("all background", 8/255) that head took unseen images from 62 % to
-    72 % of pixels at the goal."""
+    encoder-decoder works at half resolution and up to 1/16; two last blocks at the input's
+    resolution see its upsampled features beside the image itself, so the pattern can follow
+    single pixels. On the MSRC-v2 segmenter ("all background", 8/255) that head took unseen
+    images from 62 % to 72 % of pixels at the goal."""
 
     def __init__(self, width: int = 16, pattern_size: tuple[int, int] = (320, 320)) -> None:
         super().__init__()
