@@ -336,7 +336,7 @@ def generator_row(
         train_goal, goal = background_goal(train_truth), background_goal(truth)
         keep = torch.ones(len(images), dtype=torch.bool)
         what = "all background"
-    settings = GENERATOR_SETTINGS[victim.kind] | ({"epochs": epochs} if epochs else {})
+    settings = GENERATOR_SETTINGS[victim.kind] | ({"epochs": epochs} if epochs is not None else {})
     started = time.perf_counter()
     attack = GeneratorAttack(victim.model, eps, targeted=True, **(victim.options | settings))
     attack.fit(train_images, train_goal)
