@@ -43,6 +43,12 @@ def _batches(
         yield resized.to(device).contiguous(memory_format=torch.channels_last)
 
 
+def _filled_up(images: Sequence[np.ndarray], multiple: int) -> list[np.ndarray]:
+    """`images` with the last repeated up to a multiple of `multiple`: a compiled model
+    recompiles for every new batch shape, so its last batch must be as full as the others."""
+    return [*images, *images[-1:] * (-len(images) % multiple)]
+
+
 def _logits(model: nn.Module, batch: torch.Tensor, fast: bool) -> torch.Tensor:
     with _autocast(batch.device, fast):
         return model(batch).float()
@@ -67,8 +73,8 @@ def predict_probabilities(
     device = _device_of(model)
     forward = torch.compile(model) if compile_model else model
     count = len(images)
-    if compile_model and count:  # one batch shape: a compiled model recompiles for each new one
-        images = [*images, *[images[-1]] * (-count % batch_size)]
+    if compile_model:
+        images = _filled_up(images, batch_size)
     variants = []
     for scale in scales:
         scaled = max(8, round(size * scale / 8) * 8)
@@ -122,8 +128,7 @@ def predict_masks(
         chunk = images[start : start + step]
         height, width = chunk[0].shape[:2]
         base = (size, size) if side is None else _short_side(height, width, side)
-        # A compiled model recompiles for every new batch shape: fill the last batch up.
-        filled = [*chunk, *[chunk[-1]] * (step - len(chunk))] if compile_model else chunk
+        filled = _filled_up(chunk, step) if compile_model else chunk
         log_probs = _scaled_log_probabilities(
             forward, filled, base, scales, tile, fast, flip, device
         )[: len(chunk)]
