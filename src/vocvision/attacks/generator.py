@@ -58,7 +58,8 @@ class PerturbationGenerator(nn.Module):
     def forward(self, images: torch.Tensor, offset: tuple[int, int] | None = None) -> torch.Tensor:
         """`offset` (top, left): `images` are crops at that place of images of the pattern's
         size, and get the matching crop of the pattern (training on crops)."""
-        skips, x = [], images * 2 - 1
+        centred = images * 2 - 1
+        skips, x = [], centred
         for layer in self.down:
             x = layer(x)
             skips.append(x)
@@ -67,7 +68,7 @@ class PerturbationGenerator(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
             x = layer(torch.cat([x, skip], 1))
         x = F.interpolate(x, size=images.shape[-2:], mode="bilinear")
-        h = self.out(self.full(torch.cat([x, images * 2 - 1], 1)))
+        h = self.out(self.full(torch.cat([x, centred], 1)))
         pattern = self.pattern
         if offset is not None:
             top, left = offset
