@@ -31,8 +31,9 @@ def build_task(
     segmenter, and tell whether the data has a background class."""
     if kind not in TASKS:
         raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
-    binary = train.binary if train is not None else len(classes) == 1
-    c = getattr(config.for_labels(binary), kind)
+    background = True if train is None else train.has_background
+    # One logit for background plus one class, as the Segmenter built below decides.
+    c = getattr(config.for_labels(background and len(classes) == 1), kind)
     common = {
         "backbone": c.backbone,
         "pretrained": c.pretrained,
@@ -64,7 +65,7 @@ def build_task(
         classes,
         arch=c.arch,
         decoder_width=c.decoder_width,
-        background=True if train is None else train.has_background,
+        background=background,
         loss=c.loss,
         loss_weights=tuple(c.loss_weights),
         class_weights=class_weights,
