@@ -10,6 +10,12 @@ IGNORE_INDEX = 255
 """Mask value for pixels that count in no loss and no metric (VOC object borders, CamVid void)."""
 
 
+def is_binary(num_classes: int, background: bool) -> bool:
+    """Background and one class (horse, buildings): the label set a segmenter learns with one
+    logit and a sigmoid, and the one binary defaults (`SEGMENTER_DEFAULTS`) apply to."""
+    return background and num_classes == 1
+
+
 @dataclass
 class Sample:
     """One image with its annotations.
@@ -42,8 +48,8 @@ class ImageSet:
 
     @property
     def binary(self) -> bool:
-        """Background and one class (horse, buildings): the segmenter's one-logit mode."""
-        return self.has_background and self.num_classes == 1
+        """Background and one class: the segmenter's one-logit mode (see `is_binary`)."""
+        return is_binary(self.num_classes, self.has_background)
 
     @property
     def ids(self) -> list[str]:

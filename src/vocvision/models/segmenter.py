@@ -6,6 +6,7 @@ import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
+from ..data.sample import is_binary
 from .classifier import normalize_for
 from .pretrained import load_backbone_weights, load_imagenet_state
 
@@ -57,7 +58,7 @@ class Segmenter(nn.Module):
         super().__init__()
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture '{arch}'; choose from {list(ARCHITECTURES)}")
-        self.binary = background and num_classes == 1
+        self.binary = is_binary(num_classes, background)
         # The channel 0 the network does not produce: 0 beside a binary set's one logit,
         # ABSENT_LOGIT for a set without background, none otherwise.
         self.fixed_channel = None

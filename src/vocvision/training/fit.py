@@ -12,7 +12,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import nn
 
 from ..config import RunConfig
-from ..data.sample import ImageSet
+from ..data.sample import ImageSet, is_binary
 from ..fileio import write_json
 from .data import ImageSetDataModule
 from .losses import pixel_class_weights, positive_weights
@@ -32,8 +32,7 @@ def build_task(
     if kind not in TASKS:
         raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
     background = True if train is None else train.has_background
-    # One logit for background plus one class, as the Segmenter built below decides.
-    c = getattr(config.for_labels(background and len(classes) == 1), kind)
+    c = getattr(config.for_labels(is_binary(len(classes), background)), kind)
     common = {
         "backbone": c.backbone,
         "pretrained": c.pretrained,
