@@ -22,7 +22,7 @@ towards the attacker's labels.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -41,13 +41,21 @@ def quantize(adversarial: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     return ((images * 255).round() + torch.trunc(delta.round(decimals=4))).clamp(0, 255) / 255
 
 
+def spatially(
+    targets: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]
+) -> torch.Tensor:
+    """`transform` applied to targets that are masks (N x H x W), as it was to their images;
+    label vectors (N x K) have no pixels and stay as they are."""
+    return transform(targets) if targets.ndim == 3 else targets
+
+
 def random_mirror(
     images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch mirrored left-right with probability 1/2, masks (N x H x W) with it; label
     vectors stay. Training augmentation for the attacks that learn from a set of images."""
     if torch.rand((), generator=generator) < 0.5:
-        return images.flip(-1), targets.flip(-1) if targets.ndim == 3 else targets
+        return images.flip(-1), spatially(targets, lambda t: t.flip(-1))
     return images, targets
 
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Attack, frozen, random_mirror
+from .base import Attack, frozen, random_mirror, spatially
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -165,4 +165,4 @@ def _random_crop(
     top = int(torch.randint(0, max(1, height - size + 1), (), generator=generator))
     left = int(torch.randint(0, max(1, width - size + 1), (), generator=generator))
     window = (..., slice(top, top + size), slice(left, left + size))
-    return images[window], targets[window] if targets.ndim == 3 else targets, (top, left)
+    return images[window], spatially(targets, lambda t: t[window]), (top, left)
