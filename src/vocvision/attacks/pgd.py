@@ -65,17 +65,16 @@ class PGD(Attack):
 
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         adversarial = self._start(images) if self.random_start else images.clone()
-        if not self.best_iterate:
-            for step in range(self.steps):
-                grad, _, _ = self.gradient(adversarial, targets, step / max(1, self.steps))
-                adversarial = self._step(adversarial, grad, step, images)
-            return adversarial
-        best = _BestIterate(self, images, targets)
+        best = _BestIterate(self, images, targets) if self.best_iterate else None
         for step in range(self.steps):
-            candidate = quantize(adversarial, images)
-            grad, logits, loss = self.gradient(candidate, targets, step / max(1, self.steps))
-            best.offer(candidate, logits, loss)
+            # Best iterate: step from the 8-bit image the attack would return, and score it.
+            point = adversarial if best is None else quantize(adversarial, images)
+            grad, logits, loss = self.gradient(point, targets, step / max(1, self.steps))
+            if best is not None:
+                best.offer(point, logits, loss)
             adversarial = self._step(adversarial, grad, step, images)
+        if best is None:
+            return adversarial
         with torch.no_grad():  # the final iterate is only scored
             candidate = quantize(adversarial, images)
             logits = self.model(candidate)
