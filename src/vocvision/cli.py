@@ -207,18 +207,19 @@ def predict(
     split: Annotated[
         str | None, typer.Option(help="Split (default: the run's test split).")
     ] = None,
-    compile: Annotated[
+    compile_model: Annotated[
         bool,
         typer.Option(
+            "--compile/--no-compile",
             help="torch.compile the models: about 2x faster on a CPU after a one-off "
-            "compilation (minutes the first time, seconds once cached); pays on large splits."
+            "compilation (minutes the first time, seconds once cached); pays on large splits.",
         ),
     ] = False,
 ) -> None:
     """Predict a split; writes RUN_DIR/predictions/<split>.npz."""
     from .pipeline import predict_split
 
-    path = predict_split(run_dir, data, split, compile_model=compile)
+    path = predict_split(run_dir, data, split, compile_model=compile_model)
     console.print(f"predictions: {path}")
 
 
