@@ -12,7 +12,7 @@ IGNORE_INDEX = 255
 
 def is_binary(num_classes: int, background: bool) -> bool:
     """Background and one class (horse, buildings): the label set a segmenter learns with one
-    logit and a sigmoid, and the one binary defaults (`SEGMENTER_DEFAULTS`) apply to."""
+    logit and a sigmoid, and that gets the binary `SEGMENTER_DEFAULTS`."""
     return background and num_classes == 1
 
 
