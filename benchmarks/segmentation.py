@@ -8,9 +8,13 @@ test-time augmentation (flip; flip + scales 0.75/1/1.25), each timed on the val 
       .venv/bin/python benchmarks/segmentation.py --data ../shared/data/camvid \\
       --variants default unet --out /tmp/vocvision-bench/seg-camvid
 
+`--rescore` scores those runs again without training, e.g. with `--set inference_square=true`
+(training seconds then print as nan).
+
 Prints mIoU, mean Dice, pixel accuracy, the Kaggle per-image Dice and, for binary sets, the
 foreground's Dice/IoU/precision/recall; training seconds, inference images/s (bf16 +
 channels_last, batch 8, masks at the original size) and the process's peak resident memory.
+OUT/results.json (OUT/rescored.json) holds the same and each class's IoU.
 """
 
 from __future__ import annotations
@@ -47,13 +51,16 @@ VARIANTS: dict[str, dict] = {
     "decoder_128": {"decoder_width": 128},
     "size_320": {"image_size": 320},
     "size_384": {"image_size": 384},
+    "square_inference": {"inference_square": True},
 }
 TTA = {"plain": {}, "flip": {"flip": True}, "flip+scales": {"flip": True,
        "scales": (0.75, 1.0, 1.25)}}  # fmt: skip
 
 
-def run_variant(data: Path, name: str, overrides: dict, out: Path) -> dict:
-    """Train one variant and score it on val; runs inside its own process."""
+def run_variant(data: Path, name: str, overrides: dict, out: Path, rescore: bool) -> dict:
+    """Train one variant and score it on val; runs inside its own process. `rescore` skips
+    the training and scores the run already under `out`, its saved segmenter settings
+    updated with `overrides` (e.g. another inference geometry)."""
     import numpy as np
 
     from vocvision import pipeline
@@ -64,24 +71,28 @@ def run_variant(data: Path, name: str, overrides: dict, out: Path) -> dict:
     from vocvision.metrics import segmentation_metrics
 
     configure_threads()
-    config = RunConfig()
-    for key, value in overrides.items():
-        config.set(f"segmenter.{key}={json.dumps(value)}")
     run_dir = out / name
-    started = time.perf_counter()
-    pipeline.train(data, run_dir, config, models=("segmenter",), progress=False)
-    train_seconds = time.perf_counter() - started
+    train_seconds = float("nan")
+    if not rescore:
+        config = RunConfig()
+        for key, value in overrides.items():
+            config.set(f"segmenter.{key}={json.dumps(value)}")
+        started = time.perf_counter()
+        pipeline.train(data, run_dir, config, models=("segmenter",), progress=False)
+        train_seconds = time.perf_counter() - started
     val = read_split(data, "val")
     truths = [s.mask for s in val.samples]
     pixels = [s.image for s in val.samples]
     saved = pipeline.read_run_info(run_dir)["config"]
+    if rescore:
+        saved["segmenter"].update(overrides)
     model, hp = pipeline.load_run_models(run_dir, saved)["segmenter"]
-    geometry = pipeline.segmenter_geometry(saved["segmenter"])
-    predict_masks(model, pixels[:8], hp["image_size"], **geometry)  # warm-up
+    geometry = pipeline.segmenter_geometry(saved["segmenter"], hp["image_size"])
+    predict_masks(model, pixels[:8], **geometry)  # warm-up
     rows = []
     for tta, options in TTA.items():
         started = time.perf_counter()
-        masks = predict_masks(model, pixels, hp["image_size"], **geometry, **options)
+        masks = predict_masks(model, pixels, **geometry, **options)
         seconds = time.perf_counter() - started
         m = segmentation_metrics(masks, truths, val.num_classes, val.has_background)
         rows.append(
@@ -89,6 +100,9 @@ def run_variant(data: Path, name: str, overrides: dict, out: Path) -> dict:
                 "variant": name,
                 "tta": tta,
                 **{k: v for k, v in m.items() if isinstance(v, float)},
+                "per_class_iou": dict(
+                    zip(["background", *val.classes], m["per_class_iou"].tolist(), strict=True)
+                ),
                 "train_s": train_seconds,
                 "images_per_s": len(pixels) / seconds,
                 "val_shape": "x".join(
@@ -109,11 +123,18 @@ def main() -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
                         help="extra overrides for every variant, e.g. epochs=20")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("/tmp/vocvision-bench/segmentation"))
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the variants' runs already under --out without training; "
+        "--set then changes their saved settings, e.g. inference_square=true",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.child:
-        result = run_variant(args.data, args.child, {**VARIANTS[args.child], **extra}, args.out)
+        overrides = extra if args.rescore else {**VARIANTS[args.child], **extra}
+        result = run_variant(args.data, args.child, overrides, args.out, args.rescore)
         print("RESULT " + json.dumps(result))
         return 0
     console = Console(width=max(160, Console().width))
@@ -122,7 +143,8 @@ def main() -> int:
     rows = []
     for name in args.variants:
         command = [sys.executable, __file__, "--data", str(args.data), "--out", str(args.out),
-                   "--child", name, "--set", *args.set]  # fmt: skip
+                   "--child", name, *(["--rescore"] if args.rescore else []),
+                   "--set", *args.set]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True)
         lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
         if done.returncode or not lines:
@@ -142,7 +164,7 @@ def main() -> int:
             f"{r['images_per_s']:.1f}", r["val_shape"], f"{r['peak_mb']:.0f}",
         )  # fmt: skip
     console.print(table)
-    write_json(args.out / "results.json", rows)
+    write_json(args.out / ("rescored.json" if args.rescore else "results.json"), rows)
     return 0
 
 

@@ -47,7 +47,7 @@ def main() -> int:
     pixels = [s.image for s in images.samples[: args.images]]
     config = pipeline.read_run_info(args.run)["config"]
     model, hp = pipeline.load_run_models(args.run, config)["segmenter"]
-    geometry = pipeline.segmenter_geometry(config["segmenter"])
+    geometry = pipeline.segmenter_geometry(config["segmenter"], hp["image_size"])
     shape = "x".join(map(str, pixels[0].shape[:2]))
     table = Table(title=f"{len(pixels)} {args.data.name} images of {shape}, {args.run}")
     for column in ("precision", "input", "first call s", "median s", "images/s"):
@@ -59,15 +59,15 @@ def main() -> int:
     )
     for name, options in settings:
         started = time.perf_counter()
-        predict_masks(model, pixels[:8], hp["image_size"], **options, **geometry)  # warm-up
+        predict_masks(model, pixels[:8], **options, **geometry)  # warm-up
         first = time.perf_counter() - started
         times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            predict_masks(model, pixels, hp["image_size"], **options, **geometry)
+            predict_masks(model, pixels, **options, **geometry)
             times.append(time.perf_counter() - started)
         median = statistics.median(times)
-        size = f"side {geometry['side']}" if geometry["side"] else f"{hp['image_size']}^2"
+        size = f"{geometry['size']}^2" if geometry["square"] else f"side {geometry['size']}"
         table.add_row(name, size, f"{first:.1f}", f"{median:.2f}", f"{len(pixels) / median:.1f}")
     console.print(table)
     return 0

@@ -204,13 +204,33 @@ class PixelModel(nn.Module):
 def test_tiled_inference_equals_whole_image_inference(rng):
     images = [rng.integers(0, 256, (150, 230, 3), dtype=np.uint8)]
     model = PixelModel()
-    whole = predict_masks(model, images, 64, fast=False, side=150, tile=512)[0]
+    whole = predict_masks(model, images, 150, fast=False, tile=512)[0]
     assert max(max(s) for s in model.seen) > 200
     model.seen.clear()
-    tiled = predict_masks(model, images, 64, fast=False, side=150, tile=64)[0]
+    tiled = predict_masks(model, images, 150, fast=False, tile=64)[0]
     assert all(max(s) <= 64 for s in model.seen) and len(model.seen) > 4
     assert whole.shape == (150, 230)
     assert np.array_equal(whole, tiled)
+
+
+def test_inference_keeps_the_aspect_ratio_unless_square(rng):
+    images = [rng.integers(0, 256, (40, 80, 3), dtype=np.uint8)]
+    model = PixelModel()
+    kept = predict_masks(model, images, 64, fast=False)[0]
+    squashed = predict_masks(model, images, 64, fast=False, square=True)[0]
+    assert model.seen == [(64, 128), (64, 64)]
+    assert kept.shape == squashed.shape == (40, 80)
+
+
+def test_images_of_one_shape_share_a_batch_and_keep_their_order(rng):
+    shapes = [(40, 60), (40, 60), (60, 40), (40, 60)]
+    images = [rng.integers(0, 256, (*shape, 3), dtype=np.uint8) for shape in shapes]
+    model = PixelModel()
+    batched = predict_masks(model, images, 32, fast=False)
+    assert len(model.seen) == 3  # two 40x60 images, then one 60x40, then one 40x60
+    one_by_one = [predict_masks(model, [image], 32, fast=False)[0] for image in images]
+    assert [m.shape for m in batched] == shapes
+    assert all(np.array_equal(a, b) for a, b in zip(batched, one_by_one, strict=True))
 
 
 def test_large_image_is_predicted_in_bounded_tiles():
@@ -220,7 +240,7 @@ def test_large_image_is_predicted_in_bounded_tiles():
     with torch.no_grad():  # class 1 for bright pixels, class 0 for dark ones
         model.conv.weight.copy_(torch.tensor([-1.0, 1.0]).view(2, 1, 1, 1).expand(2, 3, 1, 1))
         model.conv.bias.copy_(torch.tensor([1.5, -1.5]))
-    mask = predict_masks(model, [image], 256, fast=False, side=1500, tile=512)[0]
+    mask = predict_masks(model, [image], 1500, fast=False, tile=512)[0]
     assert mask.shape == (3000, 4000)
     assert all(max(s) <= 512 for s in model.seen)
     assert (mask[:, :1990] == 0).all() and (mask[:, 2010:] == 1).all()

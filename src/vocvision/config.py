@@ -106,11 +106,14 @@ class SegmenterConfig(TaskConfig):
     # (Kaggle Dice 0.854 with vs 0.859 without, both models flipped).
     tta_flip: bool = False
     tta_scales: tuple[float, ...] = (1.0,)
-    # Inference size. None: each image is resized to image_size x image_size, as the whole
-    # images seen in training. N: its shorter side is resized to N, keeping the aspect ratio
-    # (the images' own height = full resolution); inputs larger than `tile_size` on a side are
-    # predicted in overlapping tiles, so memory stays bounded on any image size.
+    # Inference size: each image's shorter side is resized to `inference_side` (None:
+    # image_size; the images' own height = full resolution), keeping the aspect ratio, or with
+    # `inference_square` the image is squashed to that size squared, like the whole images
+    # seen in training. Keeping the aspect ratio won on all three dev sets (CamVid mIoU 0.640
+    # vs 0.620, MSRC-v2 Kaggle Dice 0.855 vs 0.851, horse IoU 0.905 vs 0.903). Inputs larger than
+    # `tile_size` on a side are predicted in overlapping tiles, so memory stays bounded.
     inference_side: int | None = None
+    inference_square: bool = False
     tile_size: int = 512
 
 

@@ -214,22 +214,24 @@ def _model_outputs(
         masks = predict_masks(
             model,
             pixels,
-            hp["image_size"],
             fast=fast,
             allowed=allowed,
             flip=c.get("tta_flip", False),
             scales=c.get("tta_scales", (1.0,)),
-            **segmenter_geometry(c),
+            **segmenter_geometry(c, hp["image_size"]),
             compile_model=compile_model,
         )
     return probabilities, masks
 
 
-def segmenter_geometry(segmenter_config: dict) -> dict:
-    """`predict_masks`'s `side` and `tile` from a run's saved segmenter config (runs saved
-    before these fields existed get the defaults)."""
+def segmenter_geometry(segmenter_config: dict, image_size: int) -> dict:
+    """`predict_masks`'s `size`, `square` and `tile` from a run's saved segmenter config and
+    its model's training `image_size` (runs saved before these fields existed get the
+    defaults)."""
+    side = segmenter_config.get("inference_side")
     return {
-        "side": segmenter_config.get("inference_side", SegmenterConfig.inference_side),
+        "size": image_size if side is None else side,
+        "square": segmenter_config.get("inference_square", SegmenterConfig.inference_square),
         "tile": segmenter_config.get("tile_size", SegmenterConfig.tile_size),
     }
 
