@@ -376,7 +376,7 @@ def attack(
         int | None,
         typer.Option(
             help="Generator training epochs (default: robustness.GENERATOR_SETTINGS, "
-            "20 for the classifier, 80 on crops for the segmenter)."
+            "per model kind)."
         ),
     ] = None,
     defences: Annotated[
