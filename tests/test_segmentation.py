@@ -369,7 +369,7 @@ def test_auto_architecture_and_epochs_follow_the_labels():
     config = RunConfig()
     assert (config.segmenter.arch, config.segmenter.epochs) == ("auto", None)
     multiclass, binary = config.for_labels(binary=False), config.for_labels(binary=True)
-    assert (multiclass.segmenter.arch, multiclass.segmenter.epochs) == ("fpn", 12)
+    assert (multiclass.segmenter.arch, multiclass.segmenter.epochs) == ("fpn", 18)
     assert (binary.segmenter.arch, binary.segmenter.epochs) == ("unet", 32)
     config.segmenter.arch = "deeplabv3plus"
     assert config.for_labels(binary=True).segmenter.arch == "deeplabv3plus"
