@@ -126,14 +126,14 @@ def predict_masks(
     masks = []
     start = 0
     while start < len(images):
-        if square:
-            chunk, base = images[start : start + batch_size], (size, size)
-        else:
-            chunk = _same_shape_run(images, start, batch_size)
-            base = _short_side(*chunk[0].shape[:2], size)
-        if max(base) > tile:  # tiled: one image at a time keeps memory to one tile's worth
-            chunk = chunk[:1]
-        filled = _filled_up(chunk, batch_size) if compile_model else chunk
+        base = (size, size) if square else _short_side(*images[start].shape[:2], size)
+        # Tiled inputs go one at a time (padding included), so memory stays one tile's worth.
+        step = 1 if max(base) > tile else batch_size
+        chunk = images[start : start + step] if square else _same_shape_run(images, start, step)
+        # Only the split's last batch is padded: a batch cut short by a new shape is followed
+        # by a new input shape anyway, so padding it would only multiply the work.
+        last = start + len(chunk) == len(images)
+        filled = _filled_up(chunk, step) if compile_model and last else chunk
         log_probs = _scaled_log_probabilities(
             forward, filled, base, scales, tile, fast, flip, device
         )[: len(chunk)]
