@@ -1,6 +1,7 @@
 """Segmenter inference speed: images/s of a trained run's segmenter on a split's images, masks
 at the original resolution, in float32, in bf16 autocast and in bf16 autocast with
-`torch.compile` (all channels_last).
+`torch.compile` (all channels_last), one view each; then in bf16 with the run's own test-time
+augmentation (by default flip and 3 scales: what `vocvision predict` does).
 
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
       .venv/bin/python benchmarks/segmentation_speed.py \\
@@ -52,10 +53,13 @@ def main() -> int:
     table = Table(title=f"{len(pixels)} {args.data.name} images of {shape}, {args.run}")
     for column in ("precision", "input", "first call s", "median s", "images/s"):
         table.add_column(column, justify="right")
+    segmenter = config["segmenter"]
+    tta = {"flip": segmenter.get("tta_flip", False), "scales": segmenter.get("tta_scales", (1.0,))}
     settings = (
         ("float32", {"fast": False}),
         ("bf16 autocast", {"fast": True}),
         ("bf16 autocast + torch.compile", {"fast": True, "compile_model": True}),
+        (f"bf16 autocast, the run's TTA {_views(tta)}", {"fast": True, **tta}),
     )
     for name, options in settings:
         started = time.perf_counter()
@@ -71,6 +75,11 @@ def main() -> int:
         table.add_row(name, size, f"{first:.1f}", f"{median:.2f}", f"{len(pixels) / median:.1f}")
     console.print(table)
     return 0
+
+
+def _views(tta: dict) -> str:
+    scales = ", ".join(f"{scale:g}x" for scale in tta["scales"])
+    return f"({'flip, ' if tta['flip'] else ''}{scales})"
 
 
 if __name__ == "__main__":

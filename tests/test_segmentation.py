@@ -72,6 +72,9 @@ def test_bad_loss_settings_are_clear_errors():
         config.validate()
     with pytest.raises(ConfigError, match="decoder_width must be a multiple of 64"):
         RunConfig().set("segmenter.decoder_width=96").validate()
+    for scales in ("[]", "[0, 1]"):
+        with pytest.raises(ConfigError, match=r"segmenter\.tta_scales needs at least one"):
+            RunConfig().set(f"segmenter.tta_scales={scales}").validate()
 
 
 def test_class_weights_favour_rare_classes():

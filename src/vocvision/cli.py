@@ -48,7 +48,7 @@ Settings = Annotated[
     typer.Option(
         "--set",
         help="Any setting of vocvision.config, KEY=VALUE (JSON), repeatable: "
-        "--set segmenter.loss=focal+dice --set segmenter.tta_scales=[0.75,1,1.25]",
+        "--set segmenter.loss=focal+dice --set segmenter.tta_scales=[1]",
     ),
 ]
 

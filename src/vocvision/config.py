@@ -103,11 +103,13 @@ class SegmenterConfig(TaskConfig):
     # Cross-entropy class weights from the training pixels: none | inverse_sqrt (rare classes
     # weigh more, 1 / sqrt(frequency), normalised to mean 1).
     class_weighting: str = "none"
-    # Test-time augmentation: average the class probabilities with those of the mirrored image
-    # and over `tta_scales` x the inference size. Flip off by default: no gain on MSRC-v2
-    # (Kaggle Dice 0.854 with vs 0.859 without, both models flipped).
-    tta_flip: bool = False
-    tta_scales: tuple[float, ...] = (1.0,)
+    # Test-time augmentation: average the log-probabilities of the mirrored image and of
+    # `tta_scales` x the inference size. On by default: with the aspect kept, flip + 3 scales
+    # beat one view on 12 of 13 dev-set models (CamVid 18 epochs mIoU 0.671 vs 0.663,
+    # MSRC-v2 Kaggle Dice 0.864 vs 0.859, horse IoU 0.910 vs 0.905; README, Benchmarks) for
+    # about 6x the inference work. tta_flip=false, tta_scales=[1] predict in one view.
+    tta_flip: bool = True
+    tta_scales: tuple[float, ...] = (0.75, 1.0, 1.25)
     # Inference size: each image's shorter side is resized to `inference_side` (None:
     # image_size; the images' own height = full resolution), keeping the aspect ratio, or with
     # `inference_square` the image is squashed to that size squared, like the whole images
@@ -188,6 +190,11 @@ class RunConfig:
             c = getattr(self, task)
             choices[f"{task}.scheduler"] = (c.scheduler, SCHEDULERS)
             choices[f"{task}.augment"] = (c.augment, AUGMENTATIONS)
+            if not c.tta_scales or min(c.tta_scales) <= 0:
+                raise ConfigError(
+                    f"{task}.tta_scales needs at least one scale, all above 0 (1 = the "
+                    f"inference size alone), got {list(c.tta_scales)}"
+                )
             if not 0 < c.min_crop_scale <= c.max_crop_scale <= 1:
                 raise ConfigError(
                     f"{task}: need 0 < min_crop_scale <= max_crop_scale <= 1, got "
