@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from vocvision import RunConfig, pipeline
+from vocvision.data import read_split
+from vocvision.inference import predict_masks
 from vocvision.models import Classifier, ProbeClassifier
 from vocvision.report import write_report
 from vocvision.submission import validate_submission
@@ -79,6 +81,23 @@ def test_predictions_match_the_original_resolution(finished_run, kaggle_dir):
     for sample_id, mask in zip(predictions.ids, predictions.masks, strict=True):
         image = np.load(kaggle_dir / "test" / "img" / f"test_{sample_id}.npy")
         assert mask.shape == image.shape[:2]
+
+
+def test_predict_uses_the_runs_tta_unless_told_one_view(finished_run, kaggle_dir):
+    config = pipeline.read_run_info(finished_run.run_dir)["config"]
+    assert config["segmenter"]["tta_flip"] and len(config["segmenter"]["tta_scales"]) == 3
+    model, hp = pipeline.load_run_models(finished_run.run_dir, config)["segmenter"]
+    geometry = pipeline.segmenter_geometry(config["segmenter"], hp["image_size"])
+    images = read_split(kaggle_dir, "test")
+    pixels = [s.image for s in images.samples]
+    views = {"flip": True, "scales": tuple(config["segmenter"]["tta_scales"])}
+    with_tta = predict_masks(model, pixels, **geometry, **views)
+    one_view = predict_masks(model, pixels, **geometry)
+    # The two must differ here, or the test could not tell them apart.
+    assert not all(np.array_equal(a, b) for a, b in zip(with_tta, one_view, strict=True))
+    for tta, expected in ((True, with_tta), (False, one_view)):
+        masks = pipeline.predict(finished_run.run_dir, images, tta=tta).masks
+        assert all(np.array_equal(m, e) for m, e in zip(masks, expected, strict=True))
 
 
 def test_resume_continues_from_last_checkpoint(kaggle_dir, tmp_path):
@@ -185,8 +204,6 @@ def test_attack_suite_writes_results_figures_and_pngs_that_reproduce_it(finished
 
     # The saved 8-bit PNGs are the attacked images: scoring them gives the reported number.
     victim = robustness.load_victims(run_dir)["classifier"]
-    from vocvision.data import read_split
-
     test = read_split(kaggle_dir, "train").subset(range(4))
     _, truth = victim.inputs(test)
     saved = torch.stack(

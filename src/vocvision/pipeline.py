@@ -186,11 +186,15 @@ def _model_outputs(
     config: dict,
     gate_threshold: float | list[float] | None = None,
     compile_model: bool = False,
+    tta: bool = True,
 ) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Raw classifier probabilities (None without a classifier) and masks (empty without a
-    segmenter), with the test-time augmentation of the run's `config`. With
-    `gate_threshold`, masks only use classes the classifier puts above it."""
+    segmenter), with the test-time augmentation of the run's `config`, or one view per model
+    without `tta`. With `gate_threshold`, masks only use classes the classifier puts above it."""
     models = load_run_models(run_dir, config)
+    if not tta:
+        one_view = {"tta_flip": False, "tta_scales": (1.0,)}
+        config = {**config, **{kind: {**config[kind], **one_view} for kind in MODELS}}
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
@@ -242,6 +246,7 @@ def predict(
     fast: bool = True,
     gate: bool | None = None,
     compile_model: bool = False,
+    tta: bool = True,
 ) -> Predictions:
     """Predict `images` with the run's classifier and segmenter.
 
@@ -250,7 +255,9 @@ def predict(
     `gate_segmentation`; only without fusion, whose labels depend on the masks), each image's
     pixels may only take background or the classes the classifier predicts present. Without a
     classifier, labels are the classes present in the predicted masks. `compile_model` runs
-    the models through `torch.compile` (see `predict_masks`).
+    the models through `torch.compile` (see `predict_masks`); `tta=False` predicts one view
+    per model instead of the run's test-time augmentation (about 6x faster segmentation with
+    the default flip + 3 scales).
     """
     config = read_run_info(run_dir)["config"]
     rule = labelling(run_dir, config)
@@ -258,7 +265,7 @@ def predict(
         gate = config.get("gate_segmentation", False)
     gate_threshold = rule["threshold"] if gate and rule["fusion_area_scale"] is None else None
     probabilities, masks = _model_outputs(
-        run_dir, images, fast, config, gate_threshold, compile_model
+        run_dir, images, fast, config, gate_threshold, compile_model, tta
     )
     if probabilities is None:
         present = [np.isin(np.arange(1, images.num_classes + 1), m) for m in masks]
@@ -275,12 +282,15 @@ def predict_split(
     split: str | None = None,
     fast: bool = True,
     compile_model: bool = False,
+    tta: bool = True,
 ) -> Path:
-    """Predict a split (default: the run's test split) and save `predictions/<split>.npz`."""
+    """Predict a split (default: the run's test split) and save `predictions/<split>.npz`
+    (`compile_model` and `tta` as in `predict`)."""
     meta = read_run_info(run_dir)
     data_dir = data_dir or meta["data_dir"]
     split = split or meta["test_split"]
-    predictions = predict(run_dir, read_split(data_dir, split), fast, compile_model=compile_model)
+    images = read_split(data_dir, split)
+    predictions = predict(run_dir, images, fast, compile_model=compile_model, tta=tta)
     path = Path(run_dir) / "predictions" / f"{split}.npz"
     predictions.save(path)
     return path
