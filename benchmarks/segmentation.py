@@ -2,7 +2,8 @@
 
 Each variant (a set of `SegmenterConfig` overrides, below) trains in its own process, so the
 peak memory printed is that variant's; every trained model is then scored plain and with
-test-time augmentation (flip; flip + scales 0.75/1/1.25), each timed on the val images.
+test-time augmentation (flip; flip + scales 0.75/1/1.25) and with that plus the dense CRF,
+each timed on the val images.
 
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
       .venv/bin/python benchmarks/segmentation.py --data ../shared/data/camvid \\
@@ -54,7 +55,8 @@ VARIANTS: dict[str, dict] = {
     "square_inference": {"inference_square": True},
 }
 TTA = {"plain": {}, "flip": {"flip": True}, "flip+scales": {"flip": True,
-       "scales": (0.75, 1.0, 1.25)}}  # fmt: skip
+       "scales": (0.75, 1.0, 1.25)}, "flip+scales+crf": {"flip": True,
+       "scales": (0.75, 1.0, 1.25), "crf": True}}  # fmt: skip
 
 
 def run_variant(data: Path, name: str, overrides: dict, out: Path, rescore: bool) -> dict:

@@ -83,16 +83,17 @@ def test_predictions_match_the_original_resolution(finished_run, kaggle_dir):
         assert mask.shape == image.shape[:2]
 
 
-def test_predict_uses_the_runs_tta_unless_told_one_view(finished_run, kaggle_dir):
+def test_predict_uses_the_runs_tta_and_crf_unless_told_one_view(finished_run, kaggle_dir):
     config = pipeline.read_run_info(finished_run.run_dir)["config"]
     assert config["segmenter"]["tta_flip"] and len(config["segmenter"]["tta_scales"]) == 3
+    assert config["segmenter"]["crf"]  # settled at training: the data have a background class
     model, hp = pipeline.load_run_models(finished_run.run_dir, config)["segmenter"]
     geometry = pipeline.segmenter_geometry(config["segmenter"], hp["image_size"])
     images = read_split(kaggle_dir, "test")
     pixels = [s.image for s in images.samples]
     views = {"flip": True, "scales": tuple(config["segmenter"]["tta_scales"])}
-    with_tta = predict_masks(model, pixels, **geometry, **views)
-    one_view = predict_masks(model, pixels, **geometry)
+    with_tta = predict_masks(model, pixels, **geometry, **views, crf=True)
+    one_view = predict_masks(model, pixels, **geometry, crf=True)
     # The two must differ here, or the test could not tell them apart.
     assert not all(np.array_equal(a, b) for a, b in zip(with_tta, one_view, strict=True))
     for tta, expected in ((True, with_tta), (False, one_view)):

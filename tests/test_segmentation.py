@@ -281,6 +281,31 @@ def test_scales_and_flip_tta_run_at_several_sizes(rng):
     assert (tta == plain).mean() > 0.8  # a pointwise model barely changes with scale
 
 
+def test_crf_pulls_noisy_labels_to_the_image_edge(rng):
+    from vocvision.inference.crf import crf_log_probabilities
+
+    image = np.zeros((48, 64, 3), dtype=np.uint8)
+    image[:, 32:] = 200  # two flat regions: class 0 left, class 1 right
+    truth = np.zeros((48, 64), dtype=np.int64)
+    truth[:, 32:] = 1
+    # Unsure, noisy unaries: right more often than not, with speckles and a soft edge.
+    p_right = np.clip(0.5 + 0.15 * (2 * truth - 1) + rng.normal(0, 0.2, truth.shape), 0.05, 0.95)
+    log_probs = torch.from_numpy(np.log(np.stack([1 - p_right, p_right]))).float()
+    before = (log_probs.argmax(0).numpy() != truth).mean()
+    refined = crf_log_probabilities(image, log_probs)
+    after = (refined.argmax(0).numpy() != truth).mean()
+    assert before > 0.1 and after < before / 5
+    assert torch.allclose(refined.exp().sum(0), torch.ones(48, 64), atol=1e-3)
+    with pytest.raises(ValueError, match="48x64x3 uint8"):
+        crf_log_probabilities(image[:40], log_probs)
+
+
+def test_crf_in_predict_masks_keeps_the_original_resolution(rng):
+    images = [rng.integers(0, 256, (50, 70, 3), dtype=np.uint8) for _ in range(2)]
+    masks = predict_masks(PixelModel(), images, 64, fast=False, crf=True)
+    assert [m.shape for m in masks] == [(50, 70), (50, 70)]
+
+
 # --- metrics --------------------------------------------------------------------------------
 
 
@@ -376,6 +401,11 @@ def test_auto_architecture_and_epochs_follow_the_labels():
     assert (binary.segmenter.arch, binary.segmenter.epochs) == ("unet", 32)
     config.segmenter.arch = "deeplabv3plus"
     assert config.for_labels(binary=True).segmenter.arch == "deeplabv3plus"
+    # The dense CRF: on for multi-class sets with background, off for binary and CamVid-like.
+    assert multiclass.segmenter.crf and not binary.segmenter.crf
+    assert not config.for_labels(binary=False, background=False).segmenter.crf
+    config.segmenter.crf = False
+    assert not config.for_labels(binary=False).segmenter.crf
     task = build_task("segmenter", ["c0", "c1"], RunConfig().set("segmenter.pretrained=none"))
     assert type(task.model.net).__name__ == "FPN"
 

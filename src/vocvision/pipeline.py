@@ -106,7 +106,7 @@ def train(
     if config.max_train_images:
         images = images.subset(range(min(config.max_train_images, len(images))))
     train_set, val_set = stratified_split(images, config.val_fraction, config.seed)
-    config = config.for_labels(images.binary)
+    config = config.for_labels(images.binary, images.has_background)
     write_json(
         run_dir / "run.json",
         {
@@ -224,6 +224,7 @@ def _model_outputs(
             scales=c.get("tta_scales", (1.0,)),
             **segmenter_geometry(c, hp["image_size"]),
             compile_model=compile_model,
+            crf=bool(c.get("crf")),
         )
     return probabilities, masks
 

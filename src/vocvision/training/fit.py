@@ -32,7 +32,7 @@ def build_task(
     if kind not in TASKS:
         raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
     background = True if train is None else train.has_background
-    c = getattr(config.for_labels(is_binary(len(classes), background)), kind)
+    c = getattr(config.for_labels(is_binary(len(classes), background), background), kind)
     common = {
         "backbone": c.backbone,
         "pretrained": c.pretrained,
@@ -85,7 +85,7 @@ def fit_model(
     checkpoint. With `resume`, training continues from `out_dir/checkpoints/last.ckpt`."""
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
-    config = config.for_labels(train.binary)
+    config = config.for_labels(train.binary, train.has_background)
     task_config = getattr(config, kind)
     L.seed_everything(config.seed, workers=True, verbose=False)
     task = build_task(kind, train.classes, config, train)
