@@ -1,7 +1,8 @@
 """Segmenter inference speed: images/s of a trained run's segmenter on a split's images, masks
 at the original resolution, in float32, in bf16 autocast and in bf16 autocast with
 `torch.compile` (all channels_last), one view each; then in bf16 with the run's own test-time
-augmentation (by default flip and 3 scales: what `vocvision predict` does).
+augmentation and dense CRF (by default flip and 3 scales, and the CRF on multi-class sets with
+a background class: what `vocvision predict` does).
 
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
       .venv/bin/python benchmarks/segmentation_speed.py \\
@@ -54,7 +55,11 @@ def main() -> int:
     for column in ("precision", "input", "first call s", "median s", "images/s"):
         table.add_column(column, justify="right")
     segmenter = config["segmenter"]
-    tta = {"flip": segmenter.get("tta_flip", False), "scales": segmenter.get("tta_scales", (1.0,))}
+    tta = {
+        "flip": segmenter.get("tta_flip", False),
+        "scales": segmenter.get("tta_scales", (1.0,)),
+        "crf": bool(segmenter.get("crf")),
+    }
     settings = (
         ("float32", {"fast": False}),
         ("bf16 autocast", {"fast": True}),
@@ -79,7 +84,7 @@ def main() -> int:
 
 def _views(tta: dict) -> str:
     scales = ", ".join(f"{scale:g}x" for scale in tta["scales"])
-    return f"({'flip, ' if tta['flip'] else ''}{scales})"
+    return f"({'flip, ' if tta['flip'] else ''}{scales}{', CRF' if tta['crf'] else ''})"
 
 
 if __name__ == "__main__":
