@@ -220,7 +220,8 @@ def predict(
         typer.Option(
             "--tta/--no-tta",
             help="The run's test-time augmentation (default; segmenter: flip + 3 scales), or "
-            "one view per model: about 6x faster segmentation, slightly lower scores.",
+            "one view per model: about 6x faster segmentation, slightly lower scores "
+            "(a run's dense CRF still applies).",
         ),
     ] = True,
 ) -> None:
