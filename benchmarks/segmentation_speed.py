@@ -54,12 +54,7 @@ def main() -> int:
     table = Table(title=f"{len(pixels)} {args.data.name} images of {shape}, {args.run}")
     for column in ("precision", "input", "first call s", "median s", "images/s"):
         table.add_column(column, justify="right")
-    segmenter = config["segmenter"]
-    tta = {
-        "flip": segmenter.get("tta_flip", False),
-        "scales": segmenter.get("tta_scales", (1.0,)),
-        "crf": bool(segmenter.get("crf")),
-    }
+    tta = pipeline.segmenter_views(config["segmenter"])
     settings = (
         ("float32", {"fast": False}),
         ("bf16 autocast", {"fast": True}),

@@ -220,11 +220,9 @@ def _model_outputs(
             pixels,
             fast=fast,
             allowed=allowed,
-            flip=c.get("tta_flip", False),
-            scales=c.get("tta_scales", (1.0,)),
+            **segmenter_views(c),
             **segmenter_geometry(c, hp["image_size"]),
             compile_model=compile_model,
-            crf=bool(c.get("crf")),
         )
     return probabilities, masks
 
@@ -238,6 +236,16 @@ def segmenter_geometry(segmenter_config: dict, image_size: int) -> dict:
         "size": image_size if side is None else side,
         "square": segmenter_config.get("inference_square", SegmenterConfig.inference_square),
         "tile": segmenter_config.get("tile_size", SegmenterConfig.tile_size),
+    }
+
+
+def segmenter_views(segmenter_config: dict) -> dict:
+    """`predict_masks`'s `flip`, `scales` and `crf` from a run's saved segmenter config (runs
+    saved before these fields existed predict one view, without the CRF)."""
+    return {
+        "flip": segmenter_config.get("tta_flip", False),
+        "scales": segmenter_config.get("tta_scales", (1.0,)),
+        "crf": bool(segmenter_config.get("crf")),
     }
 
 

@@ -31,18 +31,8 @@ def _batches(
     images: Sequence[np.ndarray], size: int, batch_size: int, device: torch.device
 ) -> Iterator[torch.Tensor]:
     for start in range(0, len(images), batch_size):
-        batch = [
-            torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
-            for img in images[start : start + batch_size]
-        ]
-        resized = torch.cat(
-            [
-                F.interpolate(
-                    x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-                )
-                for x in batch
-            ]
-        )
+        chunk = images[start : start + batch_size]
+        resized = torch.cat([_resized_pixels(img, (size, size)) for img in chunk])
         yield resized.to(device).contiguous(memory_format=torch.channels_last)
 
 
@@ -166,12 +156,20 @@ def _same_shape_run(images: Sequence[np.ndarray], start: int, limit: int) -> Seq
     return images[start:end]
 
 
+def _resized_pixels(
+    image: np.ndarray, shape: tuple[int, int], divisor: float = 255.0
+) -> torch.Tensor:
+    """1 x 3 x `shape` float tensor of an H x W x 3 uint8 `image` divided by `divisor` (255:
+    the models' 0-1 inputs) and resized bilinearly with antialiasing."""
+    pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float() / divisor
+    return F.interpolate(pixels, size=shape, mode="bilinear", antialias=True, align_corners=False)
+
+
 def _resized(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """H x W x 3 uint8 `image` resized to `shape` as the model inputs are (antialiased)."""
+    """H x W x 3 uint8 `image` resized to `shape` as the model inputs are."""
     if image.shape[:2] == shape:
         return image
-    pixels = torch.from_numpy(image).permute(2, 0, 1)[None].float()
-    pixels = F.interpolate(pixels, size=shape, mode="bilinear", antialias=True, align_corners=False)
+    pixels = _resized_pixels(image, shape, divisor=1.0)
     return pixels[0].round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
 
 
@@ -195,18 +193,7 @@ def _scaled_log_probabilities(
     total = None
     for scale in scales:
         shape = (max(8, round(base[0] * scale)), max(8, round(base[1] * scale)))
-        batch = torch.cat(
-            [
-                F.interpolate(
-                    torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255,
-                    size=shape,
-                    mode="bilinear",
-                    antialias=True,
-                    align_corners=False,
-                )
-                for img in images
-            ]
-        ).to(device)
+        batch = torch.cat([_resized_pixels(img, shape) for img in images]).to(device)
         log_probs = _tiled_log_probabilities(model, batch, tile, fast, flip)
         if shape != base:
             log_probs = F.interpolate(log_probs, size=base, mode="bilinear", align_corners=False)
