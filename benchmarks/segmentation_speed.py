@@ -2,7 +2,7 @@
 at the original resolution, in float32, in bf16 autocast and in bf16 autocast with
 `torch.compile` (all channels_last), one view each; then in bf16 with the run's own test-time
 augmentation and dense CRF (by default flip and 3 scales, and the CRF on multi-class sets with
-a background class: what `vocvision predict` does).
+a background class: what `vocvision predict` does), without and with `torch.compile`.
 
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
       .venv/bin/python benchmarks/segmentation_speed.py \\
@@ -60,6 +60,7 @@ def main() -> int:
         ("bf16 autocast", {"fast": True}),
         ("bf16 autocast + torch.compile", {"fast": True, "compile_model": True}),
         (f"bf16 autocast, the run's TTA {_views(tta)}", {"fast": True, **tta}),
+        ("the same + torch.compile", {"fast": True, "compile_model": True, **tta}),
     )
     for name, options in settings:
         started = time.perf_counter()

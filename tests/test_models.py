@@ -108,6 +108,13 @@ def test_compiled_models_predict_what_eager_models_do(rng):
     )
     assert len(compiled) == 3
     assert all((a == b).mean() > 0.999 for a, b in zip(eager, compiled, strict=True))
+    # Test-time scales give the compiled model one input shape per scale.
+    tta = {"flip": True, "scales": (1.0, 1.5)}
+    eager = predict_masks(segmenter, images, size=32, batch_size=2, fast=False, **tta)
+    compiled = predict_masks(
+        segmenter, images, size=32, batch_size=2, fast=False, compile_model=True, **tta
+    )
+    assert all((a == b).mean() > 0.999 for a, b in zip(eager, compiled, strict=True))
     eager = predict_probabilities(classifier, images, size=32, batch_size=2, fast=False)
     compiled = predict_probabilities(
         classifier, images, size=32, batch_size=2, fast=False, compile_model=True
