@@ -40,7 +40,7 @@ def _compiled(model: nn.Module) -> nn.Module:
     """`model` through `torch.compile` with one static graph per input shape. Test-time scales
     give each split several shapes; PyTorch's default then recompiles for dynamic shapes,
     which on a 2-core CPU did not finish 64 CamVid images with flip + 3 scales in 25 minutes,
-    where static graphs took 149 s cold and then ran twice the eager speed (README)."""
+    where static graphs took 149 s cold and then ran 1.3-2.3x the eager speed (README)."""
     return torch.compile(model, dynamic=False)
 
 
