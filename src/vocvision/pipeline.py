@@ -192,9 +192,6 @@ def _model_outputs(
     segmenter), with the test-time augmentation of the run's `config`, or one view per model
     without `tta`. With `gate_threshold`, masks only use classes the classifier puts above it."""
     models = load_run_models(run_dir, config)
-    if not tta:
-        one_view = {"tta_flip": False, "tta_scales": (1.0,)}
-        config = {**config, **{kind: {**config[kind], **one_view} for kind in MODELS}}
     pixels = [s.image for s in images.samples]
     probabilities = None
     if "classifier" in models:
@@ -204,8 +201,7 @@ def _model_outputs(
             pixels,
             hp["image_size"],
             fast=fast,
-            flip=config["classifier"].get("tta_flip", False),
-            scales=config["classifier"].get("tta_scales", (1.0,)),
+            **_views(config["classifier"], tta),
             compile_model=compile_model,
         )
     masks = []
@@ -220,7 +216,7 @@ def _model_outputs(
             pixels,
             fast=fast,
             allowed=allowed,
-            **segmenter_views(c),
+            **segmenter_views(c, tta),
             **segmenter_geometry(c, hp["image_size"]),
             compile_model=compile_model,
         )
@@ -239,13 +235,21 @@ def segmenter_geometry(segmenter_config: dict, image_size: int) -> dict:
     }
 
 
-def segmenter_views(segmenter_config: dict) -> dict:
+def segmenter_views(segmenter_config: dict, tta: bool = True) -> dict:
     """`predict_masks`'s `flip`, `scales` and `crf` from a run's saved segmenter config (runs
-    saved before these fields existed predict one view, without the CRF)."""
+    saved before these fields existed predict one view, without the CRF); one view without
+    `tta`, the CRF kept."""
+    return {**_views(segmenter_config, tta), "crf": bool(segmenter_config.get("crf"))}
+
+
+def _views(task_config: dict, tta: bool) -> dict:
+    """The `flip` and `scales` of a run's saved classifier or segmenter config; one view
+    without `tta` or in runs saved before these fields existed."""
+    if not tta:
+        return {"flip": False, "scales": (1.0,)}
     return {
-        "flip": segmenter_config.get("tta_flip", False),
-        "scales": segmenter_config.get("tta_scales", (1.0,)),
-        "crf": bool(segmenter_config.get("crf")),
+        "flip": task_config.get("tta_flip", False),
+        "scales": task_config.get("tta_scales", (1.0,)),
     }
 
 
