@@ -33,6 +33,7 @@ demo: $(VENV)/.project
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev

@@ -1,8 +1,9 @@
 """The attack suite against a trained run's classifier and segmenter on MSRC-v2 val.
 
-Runs `vocvision.robustness.attack_run` with everything on (noise, FGSM, PGD, targeted PGD,
+Runs the attack suite (`Run.attack`) with everything on (noise, FGSM, PGD, targeted PGD,
 transfer, robustness curves, a universal perturbation at 10/255 and a trained generator at
-8/255 learnt on the train split, JPEG/blur with adaptive attacks, adversarial fine-tuning),
+8/255 learnt on the run's training part, JPEG/blur with adaptive attacks, adversarial
+fine-tuning) on the VOC folder's val split,
 prints one table and the issue's targets, then times PGD-10 on 100 images at the
 classifier's 320 px.
 
@@ -24,12 +25,11 @@ from common import SHARED_DATA, has_voc_data
 from rich.console import Console
 from rich.table import Table
 
-from vocvision import robustness
+import vocvision as vv
 from vocvision.attacks import PGD
-from vocvision.attacks.measure import run_attack
-from vocvision.data import read_split
+from vocvision.attacks.measure import model_images, run_attack
 from vocvision.launcher import configure_threads
-from vocvision.report import write_report
+from vocvision.report.findings import attack_findings
 
 
 def main() -> int:
@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--targeted-steps", type=int, default=20)
     parser.add_argument("--images", type=int, default=None, help="first N val images")
     parser.add_argument("--generator-epochs", type=int, default=None,
-                        help="default: robustness.GENERATOR_SETTINGS per model")  # fmt: skip
+                        help="default: GENERATOR_SETTINGS per model")  # fmt: skip
     parser.add_argument("--finetune-epochs", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=["classifier", "segmenter"])
     args = parser.parse_args()
@@ -52,12 +52,11 @@ def main() -> int:
         return 2
     configure_threads()
     started = time.perf_counter()
-    results = robustness.attack_run(
-        args.run,
-        args.data,
+    run = vv.Run.load(args.run)
+    results = run.attack(
         "val",
-        "train",
-        eps=args.eps / 255,
+        args.eps / 255,
+        args.data,
         steps=args.steps,
         targeted_steps=args.targeted_steps,
         max_images=args.images,
@@ -66,9 +65,9 @@ def main() -> int:
         generator_epochs=args.generator_epochs,
         defences=True,
         finetune_epochs=args.finetune_epochs,
-        models=args.models,
+        models=tuple(args.models),
     )
-    table = Table(title=f"Attacks on {results['images']} MSRC val images ({args.run})")
+    table = Table(title=f"Attacks on {results.images} MSRC val images ({args.run})")
     for column in (
         "model",
         "attack",
@@ -85,29 +84,32 @@ def main() -> int:
         "fit s",
     ):
         table.add_column(column, justify="right")
-    for r in results["rows"]:
+    for r in results.rows:
         table.add_row(
-            r["model"], r["attack"], r["metric"], f"{r['clean']:.4f}", f"{r['adversarial']:.4f}",
-            f"{r['ratio']:.3f}", f"{r['fooling_rate']:.2f}",
-            "-" if r["success"] is None else f"{r['success']:.3f}",
-            f"{r['linf_255']:.1f}", f"{r['psnr']:.1f}", f"{r['ssim']:.3f}",
-            f"{r['seconds_per_image']:.3f}", f"{r.get('fit_seconds', 0):.0f}",
+            r.model, r.name, r.metric, f"{r.clean:.4f}", f"{r.adversarial:.4f}",
+            f"{r.ratio:.3f}", f"{r.fooling_rate:.2f}",
+            "-" if r.success is None else f"{r.success:.3f}",
+            f"{r.linf_255:.1f}", f"{r.psnr:.1f}", f"{r.ssim:.3f}",
+            f"{r.seconds_per_image:.3f}", f"{r.fit_seconds or 0:.0f}",
         )  # fmt: skip
     console.print(table)
-    for line in robustness.summary(results):
+    for line in attack_findings(results):
         console.print(f"- {line}")
-    console.print(f"suite: {time.perf_counter() - started:.0f} s; report: {write_report(args.run)}")
+    console.print(f"suite: {time.perf_counter() - started:.0f} s; report: {run.report()}")
 
     if "classifier" in args.models:
-        victim = robustness.load_victims(args.run)["classifier"]
-        pool = read_split(args.data, "train")
-        images, truth = victim.inputs(pool.subset(range(min(100, len(pool)))))
-        attack = PGD(victim.model, args.eps / 255, steps=args.steps, **victim.options)
+        victim = run.models.classifier
+        pool = run.images("train")
+        pool = pool.subset(range(min(100, len(pool))))
+        size = victim.task.input_size
+        images, truth = model_images(pool, size), victim.task.targets(pool, size)
+        attack = PGD(victim.model, args.eps / 255, steps=args.steps,
+                     objective=victim.task.objective())  # fmt: skip
         started = time.perf_counter()
         run_attack(attack, images, truth)
         seconds = time.perf_counter() - started
         console.print(
-            f"PGD-{args.steps} on {len(images)} images at {victim.size} px (classifier): "
+            f"PGD-{args.steps} on {len(images)} images at {size} px (classifier): "
             f"{seconds:.0f} s ({seconds / len(images):.2f} s/image; target < 300 s)"
         )
     return 0

@@ -1,6 +1,6 @@
 """Multi-label classification ablations and prediction speed on MSRC-v2.
 
-1. Held-out: every variant of `vocvision.study.HOLDOUT_VARIANTS` trained on MSRC train (its
+1. Held-out: every variant of `vocvision.workflow.study.HOLDOUT_VARIANTS` trained on MSRC train (its
    own inner validation split picks the threshold) and scored on MSRC val.
 2. K-fold: frozen-probe features of MSRC trainval once, 5 multilabel-stratified folds, every
    threshold rule cross-fitted; losses x threshold rules x flip TTA.
@@ -16,7 +16,6 @@ benchmarks/msrc_kaggle.py leaves in its --out) whose segmenter feeds the fusion 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -26,11 +25,13 @@ from common import SHARED_DATA, has_voc_data
 from rich.console import Console
 from rich.table import Table
 
-from vocvision import study
 from vocvision.data import convert, read_split
 from vocvision.inference import predict_probabilities
 from vocvision.launcher import configure_threads
 from vocvision.models import Classifier, ProbeClassifier
+from vocvision.report.findings import study_findings
+from vocvision.runfolder import RunFolder
+from vocvision.workflow import study
 
 DEFAULT_DATA = SHARED_DATA / "msrc21"
 METRICS = ("dice", "mAP", "f1_micro", "f1_macro", "precision", "recall")
@@ -90,19 +91,17 @@ def main() -> int:
         kaggle = Path(args.segmenter_run).parent / "kaggle"  # the conversion it was trained on
     elif not (kaggle / "truth").is_dir():
         convert(args.data, kaggle, "train", "val")
+    folder = RunFolder(args.out)
     if not args.skip_holdout:
-        rows = study.holdout_study(
-            kaggle, args.out, seed=args.seed, segmenter_run=args.segmenter_run
-        )
+        rows = study.holdout_study(kaggle, folder, seed=args.seed, segmenter_run=args.segmenter_run)
         console.print(_table("MSRC-v2 train -> val (53 images)", rows, ("train_s",)))
-    cv_rows = study.cross_validation_study(args.data, "trainval", args.out, seed=args.seed)
+    cv_rows = study.cross_validation_study(args.data, "trainval", folder, seed=args.seed)
     console.print(_table("MSRC-v2 trainval, 5-fold frozen probe", cv_rows, ("heads_s",)))
     console.print(f"features: {cv_rows[0]['features_s']:.1f} s for 354 images x 4 views")
     console.print(_speed([s.image for s in read_split(args.data, "val").samples]))
-    saved = args.out / study.STUDY_FILE
-    for line in study.discussion(json.loads(saved.read_text())):
+    for line in study_findings(folder.read_study()):
         console.print("-", line)
-    console.print(f"results: {saved}")
+    console.print(f"results: {folder.layout.study}")
     return 0
 
 

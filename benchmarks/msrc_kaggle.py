@@ -23,7 +23,8 @@ from common import SHARED_DATA, has_voc_data
 from rich.console import Console
 from rich.table import Table
 
-from vocvision import RunConfig, pipeline
+import vocvision as vv
+from vocvision import RunConfig
 from vocvision.data import convert
 from vocvision.launcher import configure_threads
 
@@ -48,7 +49,7 @@ def main() -> int:
     convert_s = time.perf_counter() - started
     config = RunConfig(seed=args.seed)
     started = time.perf_counter()
-    result = pipeline.run(kaggle, args.out / "run", config, progress=False)
+    run, score = vv.run(kaggle, args.out / "run", config, progress=False)
     total_s = time.perf_counter() - started
     table = Table(title=f"MSRC-v2 train -> val, Kaggle mean Dice ({args.data})")
     for column in (
@@ -61,19 +62,19 @@ def main() -> int:
         "convert s",
     ):
         table.add_column(column, justify="right")
-    score = result.score
+    seconds = run.folder.read_score()["seconds"]
     table.add_row(
         f"{score.overall:.4f}",
         f"{score.classification:.4f}",
         f"{score.segmentation:.4f}",
-        f"{result.seconds['train']:.0f}",
-        f"{result.seconds['predict']:.1f}",
+        f"{seconds['train']:.0f}",
+        f"{seconds['predict']:.1f}",
         f"{total_s:.0f}",
         f"{convert_s:.1f}",
     )
     console.print(table)
     console.print("reference: linear probe on frozen Lite0 features 0.857 (cls 0.905, seg 0.808)")
-    console.print(f"report: {result.report}")
+    console.print(f"report: {run.folder.layout.report}")
     return 0
 
 

@@ -65,7 +65,7 @@ def run_variant(data: Path, name: str, overrides: dict, out: Path, rescore: bool
     updated with `overrides` (e.g. another inference geometry)."""
     import numpy as np
 
-    from vocvision import pipeline
+    import vocvision as vv
     from vocvision.config import RunConfig
     from vocvision.data import read_split
     from vocvision.inference import predict_masks
@@ -80,16 +80,18 @@ def run_variant(data: Path, name: str, overrides: dict, out: Path, rescore: bool
         for key, value in overrides.items():
             config.set(f"segmenter.{key}={json.dumps(value)}")
         started = time.perf_counter()
-        pipeline.train(data, run_dir, config, models=("segmenter",), progress=False)
+        vv.train(data, run_dir, config, models=("segmenter",), progress=False)
         train_seconds = time.perf_counter() - started
     val = read_split(data, "val")
     truths = [s.mask for s in val.samples]
     pixels = [s.image for s in val.samples]
-    saved = pipeline.read_run_info(run_dir)["config"]
+    run = vv.Run.load(run_dir)
     if rescore:
-        saved["segmenter"].update(overrides)
-    model, hp = pipeline.load_run_models(run_dir, saved)["segmenter"]
-    geometry = pipeline.segmenter_geometry(saved["segmenter"], hp["image_size"])
+        for key, value in overrides.items():
+            run.config.assign(f"segmenter.{key}", value)
+    segmenter = run.models.segmenter
+    model, geometry = segmenter.model, segmenter.task.inference_options(tta=False)
+    geometry.pop("crf")  # each TTA row says whether it has the CRF
     predict_masks(model, pixels[:8], **geometry)  # warm-up
     rows = []
     for tta, options in TTA.items():

@@ -25,7 +25,7 @@ from common import SHARED_DATA, has_voc_data
 from rich.console import Console
 from rich.table import Table
 
-from vocvision import pipeline
+import vocvision as vv
 from vocvision.data import read_split
 from vocvision.inference import predict_masks
 from vocvision.launcher import configure_threads
@@ -47,14 +47,15 @@ def main() -> int:
     configure_threads()
     images = read_split(args.data, args.split)
     pixels = [s.image for s in images.samples[: args.images]]
-    config = pipeline.read_run_info(args.run)["config"]
-    model, hp = pipeline.load_run_models(args.run, config)["segmenter"]
-    geometry = pipeline.segmenter_geometry(config["segmenter"], hp["image_size"])
+    segmenter = vv.Run.load(args.run).models.segmenter
+    model, task = segmenter.model, segmenter.task
+    one_view = task.inference_options(tta=False)
+    geometry = {k: one_view[k] for k in ("size", "square", "tile")}
     shape = "x".join(map(str, pixels[0].shape[:2]))
     table = Table(title=f"{len(pixels)} {args.data.name} images of {shape}, {args.run}")
     for column in ("precision", "input", "first call s", "median s", "images/s"):
         table.add_column(column, justify="right")
-    tta = pipeline.segmenter_views(config["segmenter"])
+    tta = {k: v for k, v in task.inference_options().items() if k not in geometry}
     settings = (
         ("float32", {"fast": False}),
         ("bf16 autocast", {"fast": True}),

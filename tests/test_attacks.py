@@ -9,10 +9,12 @@ from torch import nn
 from vocvision.attacks import (
     FGSM,
     PGD,
+    CrossEntropy,
     GeneratorAttack,
+    MultiLabelMargin,
+    PixelCrossEntropy,
     RandomNoise,
     UniversalPerturbation,
-    objective,
     pixel_weights,
     quantize,
 )
@@ -23,6 +25,16 @@ from vocvision.models import Classifier, Segmenter
 def _images(n=4, size=32, seed=0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return torch.randint(0, 256, (n, 3, size, size), generator=generator).float() / 255
+
+
+def _margin(logits, targets, **options) -> torch.Tensor:
+    """The multi-label margin objective (untargeted unless `targeted=True`)."""
+    targeted = options.pop("targeted", False)
+    return MultiLabelMargin(**options).loss(logits, targets, 0.0, targeted)
+
+
+def _ce(logits, labels) -> torch.Tensor:
+    return CrossEntropy().loss(logits, labels, 0.0, False)
 
 
 def _single_label_net() -> nn.Module:
@@ -41,7 +53,11 @@ def test_budgets_hold_exactly_after_8_bit_quantisation(norm, eps):
     torch.manual_seed(0)
     model = Classifier(3, backbone="vocvision_scratch_cnn", pretrained="none").eval()
     images, labels = _images(), torch.randint(0, 2, (4, 3)).float()
-    for attack in (FGSM(model, eps, norm), PGD(model, eps, norm, steps=3)):
+    margin = MultiLabelMargin()
+    for attack in (
+        FGSM(model, eps, norm, objective=margin),
+        PGD(model, eps, norm, steps=3, objective=margin),
+    ):
         adversarial = attack(images, labels)
         assert torch.equal(adversarial * 255, (adversarial * 255).round())
         assert adversarial.min() >= 0 and adversarial.max() <= 1
@@ -65,10 +81,11 @@ def test_targeted_multilabel_attack_moves_outputs_toward_the_target():
     model = Classifier(4, backbone="vocvision_scratch_cnn", pretrained="none").eval()
     images = _images(6)
     target = torch.tensor([[1.0, 0, 1, 0]]).repeat(6, 1)  # replace the label set
-    before = objective(model(images), target).mean()
-    adversarial = PGD(model, 8 / 255, targeted=True, steps=10)(images, target)
+    before = _margin(model(images), target).mean()
+    attack = PGD(model, 8 / 255, targeted=True, steps=10, objective=MultiLabelMargin())
+    adversarial = attack(images, target)
     with torch.no_grad():
-        assert objective(model(adversarial), target).mean() < before
+        assert _margin(model(adversarial), target).mean() < before
 
 
 @pytest.mark.parametrize("weighting", [None, "segpgd", "cospgd"])
@@ -78,9 +95,10 @@ def test_segmentation_attacks_push_pixels_where_asked(weighting):
     images = _images(2, 64)
     with torch.no_grad():
         clean = model(images).argmax(1)
-    adversarial = PGD(model, 8 / 255, weighting=weighting, steps=5)(images, clean)
+    objective = PixelCrossEntropy(weighting)
+    adversarial = PGD(model, 8 / 255, objective=objective, steps=5)(images, clean)
     background = torch.zeros_like(clean)  # targeted: everything -> background
-    targeted = PGD(model, 8 / 255, targeted=True, weighting=weighting, steps=5)(images, background)
+    targeted = PGD(model, 8 / 255, targeted=True, objective=objective, steps=5)(images, background)
     with torch.no_grad():
         assert (model(adversarial).argmax(1) == clean).float().mean() < 1.0
         before = (clean == 0).float().mean()
@@ -93,7 +111,7 @@ def test_attacks_leave_weights_gradients_and_mode_untouched():
     model.head.requires_grad_(False)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     flags = [p.requires_grad for p in model.parameters()]
-    PGD(model, 4 / 255, steps=2)(_images(), torch.ones(4, 3))
+    PGD(model, 4 / 255, steps=2, objective=MultiLabelMargin())(_images(), torch.ones(4, 3))
     assert model.training
     assert [p.requires_grad for p in model.parameters()] == flags
     assert all(p.grad is None for p in model.parameters())
@@ -143,7 +161,8 @@ def test_pgd_returns_each_images_best_8_bit_iterate(targeted):
     images = _images(8)
     targets = torch.randint(0, 2, (8, 6), generator=torch.Generator().manual_seed(1)).float()
     # a step as large as the ball makes the walk bounce, so the last iterate is often not best
-    attack = PGD(model, 6 / 255, steps=6, alpha=6 / 255, targeted=targeted, kappa=0.5)
+    objective = MultiLabelMargin(kappa=0.5)
+    attack = PGD(model, 6 / 255, steps=6, alpha=6 / 255, targeted=targeted, objective=objective)
     adversarial = attack(images, targets)
     assert len(model.seen) == attack.steps + 1  # every iterate scored, the last one too
     per_iterate = torch.stack([attack.attained(logits, targets) for logits in model.seen])
@@ -157,16 +176,16 @@ def test_multilabel_margin_is_clipped_on_the_attackers_side_only():
     labels = torch.tensor([[1.0, 1, 0, 0]])
     # untargeted (ascend): classes 0 and 3 are already wrong by more than kappa: settled
     logits = torch.tensor([[-8.0, 0.2, -0.3, 9.0]], requires_grad=True)
-    objective(logits, labels, threshold=0.5, kappa=5.0).sum().backward()
+    _margin(logits, labels, threshold=0.5, kappa=5.0).sum().backward()
     assert logits.grad[0, 0] == 0 and logits.grad[0, 3] == 0
     assert logits.grad[0, 1] < 0 and logits.grad[0, 2] > 0  # push them over the cut
     # targeted (descend towards `labels`): class 0 is settled, class 3 far off still pulls
     logits = torch.tensor([[8.0, 0.2, -0.3, 9.0]], requires_grad=True)
-    objective(logits, labels, kappa=5.0, targeted=True).sum().backward()
+    _margin(logits, labels, kappa=5.0, targeted=True).sum().backward()
     assert logits.grad[0, 0] == 0 and logits.grad[0, 3] > 0
     # the cut is the threshold's logit: a logit at logit(0.7) is on the line for threshold 0.7
     on_line = torch.tensor([[float(torch.tensor(0.7).logit())]])
-    assert objective(on_line, torch.ones(1, 1), threshold=0.7).abs().item() < 1e-6
+    assert _margin(on_line, torch.ones(1, 1), threshold=0.7).abs().item() < 1e-6
 
 
 @pytest.mark.parametrize("scheme", ["segpgd", "cospgd"])
@@ -206,8 +225,8 @@ def test_universal_perturbation_is_one_delta_that_hurts_unseen_images_more_than_
     assert torch.allclose(per_image.nanmean(0), attack.delta[0], atol=1 / 255 + 1e-6)
     noise = RandomNoise(model, eps)(test, test_labels)
     with torch.no_grad():
-        universal_loss = objective(model(adversarial), test_labels).mean()
-        noise_loss = objective(model(noise), test_labels).mean()
+        universal_loss = _ce(model(adversarial), test_labels).mean()
+        noise_loss = _ce(model(noise), test_labels).mean()
     assert universal_loss > noise_loss
 
 
@@ -220,8 +239,8 @@ def test_generator_learns_a_targeted_goal_that_carries_to_unseen_images():
     adversarial = attack(test, torch.zeros(16))  # targets are ignored: the goal was trained
     assert (adversarial - test).abs().max() <= 16 / 255 + 1e-6
     with torch.no_grad():
-        before = objective(model(test), goal[:16]).mean()
-        after = objective(model(adversarial), goal[:16]).mean()
+        before = _ce(model(test), goal[:16]).mean()
+        after = _ce(model(adversarial), goal[:16]).mean()
     assert after < before
     assert attack.history[-1] < attack.history[0]
 
@@ -232,7 +251,14 @@ def test_generator_trained_on_crops_moves_whole_unseen_images_to_the_goal():
     train, test = _images(32, 32, seed=5), _images(8, 32, seed=6)
     goal = torch.zeros(32, 32, 32, dtype=torch.long)  # every pixel -> class 0
     attack = GeneratorAttack(
-        model, 16 / 255, epochs=6, batch_size=8, lr=3e-3, crop_size=16, targeted=True
+        model,
+        16 / 255,
+        epochs=6,
+        batch_size=8,
+        lr=3e-3,
+        crop_size=16,
+        targeted=True,
+        objective=PixelCrossEntropy(),
     ).fit(train, goal)
     assert attack.generator.pattern.shape[-2:] == (32, 32)  # crops trained the whole pattern
     adversarial = attack(test, goal[:8])
@@ -266,10 +292,7 @@ def test_adaptive_attack_through_a_defence_beats_the_transferred_one():
     transferred = PGD(model, 8 / 255, steps=5)(images, labels)
     adaptive = PGD(guarded, 8 / 255, steps=5)(images, labels)
     with torch.no_grad():
-        assert (
-            objective(guarded(adaptive), labels).mean()
-            > objective(guarded(transferred), labels).mean()
-        )
+        assert _ce(guarded(adaptive), labels).mean() > _ce(guarded(transferred), labels).mean()
 
 
 def test_adversarial_finetuning_lowers_the_loss_under_attack():
@@ -280,11 +303,21 @@ def test_adversarial_finetuning_lowers_the_loss_under_attack():
     def robust_loss() -> float:
         adversarial = PGD(model, 4 / 255, steps=3)(images, labels)
         with torch.no_grad():
-            return float(objective(model(adversarial), labels).mean())
+            return float(_ce(model(adversarial), labels).mean())
 
     before = robust_loss()
     weights = [p.detach().clone() for p in model.parameters()]
-    tuned = adversarial_finetune(model, images, labels, 4 / 255, epochs=6, lr=1e-2, batch_size=8)
+    tuned = adversarial_finetune(
+        model,
+        images,
+        labels,
+        4 / 255,
+        nn.CrossEntropyLoss(),
+        CrossEntropy(),
+        epochs=6,
+        lr=1e-2,
+        batch_size=8,
+    )
     assert tuned is model and not model.training
     assert any(not torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
     assert robust_loss() < before

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import lightning as L
 import numpy as np
 import pytest
 import timm
 import torch
 
-from vocvision import study
 from vocvision.config import ClassifierConfig, ConfigError, RunConfig
 from vocvision.data import make_synthetic, write_voc
 from vocvision.data.splits import stratified_folds
@@ -20,12 +17,17 @@ from vocvision.inference import (
     per_class_thresholds,
     predict_probabilities,
 )
+from vocvision.layout import ModelLayout
 from vocvision.metrics import classification_metrics
-from vocvision.models import Classifier, ProbeClassifier
+from vocvision.models import Classifier, ProbeClassifier, load_pretrained
+from vocvision.report.findings import study_findings
+from vocvision.runfolder import RunFolder
+from vocvision.tasks import ClassificationTask
+from vocvision.tasks.losses import classification_loss, positive_weights
+from vocvision.training import TaskModule, fit_probe, read_oof
 from vocvision.training.data import ImageSetDataModule
-from vocvision.training.fit import build_task
-from vocvision.training.losses import classification_loss, positive_weights
-from vocvision.training.probe import extract_features, fit_probe, load_probe, read_oof
+from vocvision.training.probe import extract_features
+from vocvision.workflow import study
 
 
 def _random_labels(rng, n=200, frequencies=(0.5, 0.3, 0.15, 0.08, 0.04)) -> np.ndarray:
@@ -121,9 +123,10 @@ def test_two_stage_training_keeps_the_backbone_frozen_first(tmp_path):
         1,
     )
     L.seed_everything(0, verbose=False)
-    task = build_task("classifier", images.classes, config, images)
-    backbone_before = {k: v.clone() for k, v in task.model.backbone.state_dict().items()}
-    head_before = task.model.head[1].weight.clone()
+    task = ClassificationTask(images.classes, c)
+    module = TaskModule(task, task.build_model(), task.training_loss(images))
+    backbone_before = {k: v.clone() for k, v in module.model.backbone.state_dict().items()}
+    head_before = module.model.head[1].weight.clone()
     trainer = L.Trainer(
         max_epochs=1,
         accelerator="cpu",
@@ -132,10 +135,10 @@ def test_two_stage_training_keeps_the_backbone_frozen_first(tmp_path):
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(task, datamodule=ImageSetDataModule(images, images, 32, 8))
-    after = task.model.backbone.state_dict()
+    trainer.fit(module, datamodule=ImageSetDataModule(images, images, 32, 8))
+    after = module.model.backbone.state_dict()
     assert all(torch.equal(backbone_before[k], after[k]) for k in after)  # BN stats too
-    assert not torch.equal(head_before, task.model.head[1].weight)
+    assert not torch.equal(head_before, module.model.head[1].weight)
 
 
 def test_probe_fit_is_deterministic_and_its_heads_ensemble(tmp_path):
@@ -143,17 +146,20 @@ def test_probe_fit_is_deterministic_and_its_heads_ensemble(tmp_path):
     config = RunConfig(seed=3)
     c = config.classifier
     c.pretrained, c.image_size, c.folds, c.probe_views = "none", 64, 3, 3
-    paths = [fit_probe(images, config, tmp_path / name) for name in ("a", "b")]
-    states = [torch.load(p, weights_only=True)["state_dict"] for p in paths]
+    task = ClassificationTask(images.classes, c)
+    layouts = [fit_probe(task, images, ModelLayout(tmp_path / n), seed=3) for n in ("a", "b")]
+    models = [load_pretrained(layout.root)[0] for layout in layouts]
+    states = [m.state_dict() for m in models]
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
-    model, hparams = load_probe(paths[0])
-    assert hparams["num_heads"] == 3 and model.weight.shape[0] == 3
+    model, saved = models[0], load_pretrained(layouts[0].root)[1]
+    assert saved["args"]["num_heads"] == 3 and model.weight.shape[0] == 3
+    assert saved["image_size"] == 64 and saved["classes"] == images.classes
     batch = torch.rand(4, 3, 64, 64)
     with torch.no_grad():
         per_head = model.head_logits(model.features(batch))
         assert torch.allclose(model(batch), per_head.mean(0))
         assert not torch.allclose(per_head[0], per_head[1])
-    oof = read_oof(tmp_path / "a")
+    oof = read_oof(layouts[0].oof)
     assert oof["probabilities"].shape == (20, images.num_classes)
     assert sorted(set(oof["fold"].tolist())) == [0, 1, 2]
 
@@ -194,11 +200,12 @@ def test_cross_validation_study_writes_rows_and_a_discussion(tmp_path):
     data = tmp_path / "voc"
     write_voc(make_synthetic(30, seed=0, size=(40, 48)), data, "trainval")
     classifier = ClassifierConfig(pretrained="none", image_size=48, probe_views=2)
+    folder = RunFolder(tmp_path / "run")
     rows = study.cross_validation_study(
-        data, "trainval", tmp_path / "study", folds=3, losses=("bce", "asl"), classifier=classifier
+        data, "trainval", folder, folds=3, losses=("bce", "asl"), classifier=classifier
     )
     assert len(rows) == 2 * 2 * 3  # losses x TTA x threshold rules
     assert all(0 <= r["dice"] <= 1 for r in rows)
-    saved = json.loads((tmp_path / "study" / study.STUDY_FILE).read_text())
-    lines = study.discussion(saved)
-    assert saved["cross_validation"]["folds"] == 3 and "3-fold" in lines[0]
+    saved = folder.read_study()
+    lines = study_findings(saved)
+    assert saved["cross_validation"].folds == 3 and "3-fold" in lines[0]

@@ -73,23 +73,23 @@ def test_entry_point_reexecs_once_with_malloc_settings(monkeypatch):
 
 
 def test_options_override_the_config_file_only_when_given(tmp_path):
-    from vocvision.cli import _config
+    from vocvision.cli.options import build_config
     from vocvision.config import RunConfig
 
     saved = RunConfig(seed=7)
     saved.classifier.backbone = saved.segmenter.backbone = "tf_efficientnet_lite2"
     path = tmp_path / "run_config.json"
     path.write_text(json.dumps(saved.to_dict()))
-    config = _config(path, epochs=3, arch="unet", devices=None)
+    config = build_config(path, epochs=3, arch="unet", devices=None)
     assert config.seed == 7 and config.classifier.backbone == "tf_efficientnet_lite2"
     assert config.classifier.epochs == config.segmenter.epochs == 3
     assert config.segmenter.arch == "unet" and config.devices == "auto"
 
 
 def test_classifier_options_and_a_bad_choice_stop_with_a_clear_error(kaggle_dir):
-    from vocvision.cli import _config
+    from vocvision.cli.options import build_config
 
-    config = _config(None, method="finetune", loss="asl")
+    config = build_config(None, method="finetune", loss="asl")
     assert (config.classifier.method, config.classifier.loss) == ("finetune", "asl")
     assert config.segmenter.arch == "auto"
     done = subprocess.run(
@@ -104,10 +104,10 @@ def test_classifier_options_and_a_bad_choice_stop_with_a_clear_error(kaggle_dir)
 
 
 def test_set_reaches_any_setting_and_rejects_unknown_ones():
-    from vocvision.cli import _config
+    from vocvision.cli.options import build_config
     from vocvision.config import ConfigError
 
-    config = _config(
+    config = build_config(
         None,
         settings=[
             "segmenter.loss=ce+dice",
@@ -120,8 +120,8 @@ def test_set_reaches_any_setting_and_rejects_unknown_ones():
     assert config.segmenter.inference_side == 360 and config.seed == 3
     assert config.validate().segmenter.loss == "ce+dice"
     with pytest.raises(ConfigError, match="no such setting"):
-        _config(None, settings=["segmenter.colour=red"])
+        build_config(None, settings=["segmenter.colour=red"])
     with pytest.raises(ConfigError, match="no section"):
-        _config(None, settings=["decoder.depth=3"])
+        build_config(None, settings=["decoder.depth=3"])
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        _config(None, settings=["seed"])
+        build_config(None, settings=["seed"])

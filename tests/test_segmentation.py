@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from vocvision import pipeline
+import vocvision as vv
 from vocvision.config import ConfigError, RunConfig
 from vocvision.data import DataError, ImageSet, Sample, read_coco, read_split, write_voc
 from vocvision.data.transforms import to_tensors, train_transform
@@ -21,9 +21,10 @@ from vocvision.inference import predict_masks
 from vocvision.metrics import segmentation_metrics
 from vocvision.models import Segmenter
 from vocvision.models.segmenter import ABSENT_LOGIT
+from vocvision.tasks import SegmentationTask, build_task
+from vocvision.tasks.losses import SegmentationLoss, pixel_class_weights
+from vocvision.training import TaskModule
 from vocvision.training.data import ImageSetDataModule
-from vocvision.training.fit import build_task
-from vocvision.training.losses import SegmentationLoss, pixel_class_weights
 
 IGNORE = 255
 
@@ -166,7 +167,8 @@ def test_schedulers_train_and_move_the_learning_rate(scheduler):
     config = RunConfig()
     config.segmenter.pretrained, config.segmenter.scheduler = "none", scheduler
     config.segmenter.restart_epochs, config.segmenter.lr = 1, 1e-2
-    task = build_task("segmenter", images.classes, config, images)
+    task = build_task("segmenter", images.classes, config.for_labels(binary=False))
+    module = TaskModule(task, task.build_model(), task.training_loss(images))
     rates = []
 
     class Record(L.Callback):
@@ -176,7 +178,7 @@ def test_schedulers_train_and_move_the_learning_rate(scheduler):
     trainer = L.Trainer(max_epochs=4, accelerator="cpu", logger=False, callbacks=[Record()],
                         enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False)  # fmt: skip
-    trainer.fit(task, datamodule=ImageSetDataModule(images, images, 32, 4))
+    trainer.fit(module, datamodule=ImageSetDataModule(images, images, 32, 4))
     assert len(rates) == 4 and all(np.isfinite(rates))
     if scheduler == "onecycle":
         assert rates[-1] < rates[0] / 10  # anneals to far below the start
@@ -406,8 +408,10 @@ def test_auto_architecture_and_epochs_follow_the_labels():
     assert not config.for_labels(binary=False, background=False).segmenter.crf
     config.segmenter.crf = False
     assert not config.for_labels(binary=False).segmenter.crf
-    task = build_task("segmenter", ["c0", "c1"], RunConfig().set("segmenter.pretrained=none"))
-    assert type(task.model.net).__name__ == "FPN"
+    settled = RunConfig().set("segmenter.pretrained=none").for_labels(binary=False)
+    task = build_task("segmenter", ["c0", "c1"], settled)
+    assert isinstance(task, SegmentationTask)
+    assert type(task.build_model().net).__name__ == "FPN"
 
 
 def test_binary_coco_set_trains_predicts_and_submits(tmp_path):
@@ -426,13 +430,44 @@ def test_binary_coco_set_trains_predicts_and_submits(tmp_path):
     config.segmenter.pretrained, config.segmenter.epochs = "none", 1
     config.segmenter.image_size, config.segmenter.batch_size = 64, 4
     config.classifier.threshold = 0.5
-    pipeline.train(voc, tmp_path / "run", config, models=("segmenter",), progress=False)
-    model, hp = pipeline.load_run_models(tmp_path / "run")["segmenter"]
-    assert model.binary and hp["background"]
-    saved = pipeline.read_run_info(tmp_path / "run")["config"]["segmenter"]
+    run = vv.train(voc, tmp_path / "run", config, models=("segmenter",), progress=False)
+    model = run.models.segmenter.model
+    assert model.binary and model.init_args["background"]
+    saved = vv.Run.load(tmp_path / "run").config.segmenter
     assert type(model.net).__name__ == "Unet"  # arch="auto" on a binary set
-    assert (saved["arch"], saved["epochs"]) == ("unet", 1)  # the epochs the user gave stay
-    predictions = pipeline.predict(tmp_path / "run", read_split(voc, "val"))
+    assert (saved.arch, saved.epochs) == ("unet", 1)  # the epochs the user gave stay
+    predictions = run.predict(split="test")  # the VOC folder's val split
     assert [m.shape for m in predictions.masks] == [(40, 60), (40, 60)]
     assert set(np.unique(np.concatenate(predictions.masks))) <= {0, 1}
-    pipeline.submit(predictions, tmp_path / "run" / "submission.csv")
+    assert run.submit().path.is_file()
+
+
+def test_training_validation_miou_is_the_evaluation_steps_on_the_same_masks(tmp_path):
+    from vocvision.data import labels_from_mask
+    from vocvision.evaluation.segmentation import segmentation_scores
+    from vocvision.figures import FigureFolder
+
+    images = _tiny_voc_set(8, 32, 2)
+    L.seed_everything(0, verbose=False)
+    config = RunConfig().set("segmenter.pretrained=none").for_labels(binary=False)
+    task = build_task("segmenter", images.classes, config)
+    module = TaskModule(task, task.build_model(), task.training_loss(images))
+    data = ImageSetDataModule(images, images, 32, 4)
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False)  # fmt: skip
+    logged = trainer.validate(module, datamodule=data, verbose=False)[0]["val/mIoU"]
+    masks, truths = [], []
+    module.eval()  # as Lightning validates
+    with torch.no_grad():
+        for batch in data.val_dataloader():
+            masks += list(module(batch["image"]).argmax(1).numpy().astype(np.uint8))
+            truths += list(batch["mask"].numpy().astype(np.uint8))
+    samples = [
+        Sample(str(i), np.zeros((32, 32, 3), np.uint8), t, labels_from_mask(t, 2))
+        for i, t in enumerate(truths)
+    ]
+    scored = segmentation_scores(
+        masks, ImageSet(images.classes, samples), "val", FigureFolder(tmp_path)
+    )
+    assert 0 < logged < 1
+    assert scored["summary"]["mIoU"] == pytest.approx(logged, abs=1e-6)

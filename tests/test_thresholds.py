@@ -29,9 +29,9 @@ def test_fusion_is_chosen_only_when_it_helps_on_held_out_labels():
     noisy = np.array([[0.6, 0.6], [0.6, 0.6], [0.6, 0.6], [0.6, 0.6]])  # classifier knows nothing
     areas = labels * 0.2  # the segmenter finds exactly the present classes
     choice = choose_labelling(noisy, areas, labels)
-    assert choice["fusion_area_scale"] is not None and choice["val_dice"] == 1.0
-    assert choice["val_dice_classifier_only"] < 1.0
+    assert choice.fusion_area_scale is not None and choice.val_dice == 1.0
+    assert choice.val_dice_classifier_only < 1.0
     perfect = labels * 0.9 + 0.05
     choice = choose_labelling(perfect, areas, labels)
-    assert choice["fusion_area_scale"] is None  # a tie keeps the classifier alone
-    assert choose_labelling(perfect, None, labels)["fusion_area_scale"] is None
+    assert choice.fusion_area_scale is None  # a tie keeps the classifier alone
+    assert choose_labelling(perfect, None, labels).fusion_area_scale is None

@@ -1,14 +1,22 @@
-"""vocvision: from a small labelled image set to trained models, a Kaggle submission and a report.
+"""vocvision: from a small labelled image set to trained models, a Kaggle submission,
+adversarial attacks and a report.
 
-The pipeline, in the order a user meets it::
-
-    from vocvision import pipeline, RunConfig
-    result = pipeline.run("data/", "runs/first", RunConfig())
-    print(result.score)
+    import vocvision as vv
+    run = vv.train("data/", "runs/r1")            # or vv.Run.load("runs/r1")
+    preds = run.predict(split="test")
+    run.submit().score()
 """
 
-from . import pipeline
+from .api import Run, run, train
 from .config import ClassifierConfig, RunConfig, SegmenterConfig
 
-__version__ = "0.1.0"
-__all__ = ["ClassifierConfig", "RunConfig", "SegmenterConfig", "__version__", "pipeline"]
+__version__ = "0.2.0"
+__all__ = [
+    "ClassifierConfig",
+    "Run",
+    "RunConfig",
+    "SegmenterConfig",
+    "__version__",
+    "run",
+    "train",
+]

@@ -1,3 +1,5 @@
+"""`python -m vocvision`: the command line."""
+
 from vocvision.cli import main
 
 main()

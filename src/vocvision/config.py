@@ -1,4 +1,9 @@
-"""Run configuration as data: dataclasses saved as JSON beside the checkpoints."""
+"""Run configuration as data: one schema of dataclasses, saved in each run's run.json.
+
+`RunConfig` is the only form a configuration takes in code: the CLI options and `--set` are
+applied to it, `for_labels` settles the data-dependent defaults once when training starts,
+and run.json stores the result (see `runfolder`, which also migrates older runs).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,35 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config_checks import (
+    AUGMENTATIONS,
+    CLASS_WEIGHTINGS,
+    CLASSIFICATION_LOSSES,
+    CLASSIFIER_METHODS,
+    SCHEDULERS,
+    SEGMENTATION_LOSS_TERMS,
+    SEGMENTER_ARCHITECTURES,
+    ConfigError,
+    check,
+)
 
-class ConfigError(ValueError):
-    """A run setting outside its allowed values."""
+__all__ = [
+    "AUGMENTATIONS",
+    "CLASSIFICATION_LOSSES",
+    "CLASSIFIER_METHODS",
+    "CLASS_WEIGHTINGS",
+    "SCHEDULERS",
+    "SEGMENTATION_LOSS_TERMS",
+    "SEGMENTER_ARCHITECTURES",
+    "SEGMENTER_DEFAULTS",
+    "ClassifierConfig",
+    "ConfigError",
+    "RunConfig",
+    "SegmenterConfig",
+    "TaskConfig",
+]
 
 
-CLASSIFIER_METHODS = ("probe", "finetune")
-CLASSIFICATION_LOSSES = ("bce", "weighted_bce", "asl")
-SEGMENTER_ARCHITECTURES = ("auto", "fpn", "unet", "deeplabv3plus")
 # What `arch="auto"` and `epochs=None` become once the data is known. FPN learned far faster
 # than smp's U-Net on the multi-class sets under a CPU budget (MSRC-v2 val, 6 epochs at 256 px:
 # Kaggle segmentation Dice 0.83 vs 0.61; CamVid, validation mIoU at 60 % of the schedule: 0.58
@@ -26,10 +52,6 @@ SEGMENTER_DEFAULTS = {
     "binary": {"arch": "unet", "epochs": 32},
     "multiclass": {"arch": "fpn", "epochs": 18},
 }
-SEGMENTATION_LOSS_TERMS = ("ce", "focal", "dice")
-CLASS_WEIGHTINGS = ("none", "inverse_sqrt")
-SCHEDULERS = ("warmup_cosine", "onecycle", "sgdr", "plateau")
-AUGMENTATIONS = ("basic", "strong", "randaugment")
 
 
 @dataclass
@@ -55,10 +77,15 @@ class TaskConfig:
     scheduler: str = "warmup_cosine"
     restart_epochs: int = 4
     max_minutes: float | None = None  # stop training after this wall time (best ckpt kept)
+    # Epochs that train the head (decoder) alone, the pretrained encoder frozen, before
+    # everything trains (classifier `finetune`: two stages).
+    freeze_epochs: int = 0
 
 
 @dataclass
 class ClassifierConfig(TaskConfig):
+    """The multi-label classifier's settings (`probe` or `finetune`, loss, thresholds)."""
+
     # probe: frozen backbone, cached features, K-fold linear heads (seconds on a CPU);
     # finetune: the whole network trained end to end with Lightning (minutes).
     method: str = "probe"
@@ -67,7 +94,6 @@ class ClassifierConfig(TaskConfig):
     # bce | weighted_bce | asl. Weighted BCE: MSRC-v2 5-fold probe Dice 0.883 vs 0.878 (BCE)
     # vs 0.770 (ASL, whose skewed probabilities need per-class thresholds: 0.855).
     loss: str = "weighted_bce"
-    freeze_epochs: int = 0  # finetune: epochs that train the head alone before fine-tuning
     folds: int = 5  # probe: multilabel-stratified folds, one head each, ensembled
     probe_views: int = 4  # probe: whole image, mirror, and random crops per training image
     probe_l2: float = 3e-4  # probe: L2 penalty on the head weights
@@ -88,6 +114,8 @@ class ClassifierConfig(TaskConfig):
 
 @dataclass
 class SegmenterConfig(TaskConfig):
+    """The segmenter's settings (decoder, loss, inference geometry, TTA, CRF)."""
+
     # auto | fpn | unet | deeplabv3plus. auto and epochs=None follow the labels (see
     # SEGMENTER_DEFAULTS): FPN for 18 epochs on multi-class sets, U-Net for 32 on binary ones.
     arch: str = "auto"
@@ -128,7 +156,7 @@ class SegmenterConfig(TaskConfig):
 
 @dataclass
 class RunConfig:
-    """Everything a run needs besides the data; `vocvision train` saves it as run_config.json."""
+    """Everything a run needs besides the data; run.json stores it, settled (`for_labels`)."""
 
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
@@ -150,6 +178,12 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def task(self, name: str) -> TaskConfig:
+        """The `classifier` or `segmenter` section."""
+        if name not in TASK_SECTIONS:
+            raise ConfigError(f"unknown model '{name}'; choose from {list(TASK_SECTIONS)}")
+        return getattr(self, name)
+
     def set(self, setting: str) -> RunConfig:
         """Apply one 'KEY=VALUE' setting, e.g. 'segmenter.loss=focal+dice' or
         'segmenter.loss_weights=[0.05, 0.95]' (VALUE is read as JSON, else as a string);
@@ -157,7 +191,15 @@ class RunConfig:
         key, sep, text = setting.partition("=")
         if not sep:
             raise ConfigError(f"setting '{setting}': expected KEY=VALUE")
-        *path, name = key.strip().split(".")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        return self.assign(key.strip(), value)
+
+    def assign(self, key: str, value) -> RunConfig:
+        """Set the setting `key` (e.g. 'segmenter.epochs') to `value`; returns self."""
+        *path, name = key.split(".")
         target = self
         for part in path:
             target = getattr(target, part, None)
@@ -165,17 +207,13 @@ class RunConfig:
                 raise ConfigError(f"setting '{key}': no section '{part}'")
         if name not in {f.name for f in dataclasses.fields(target)}:
             raise ConfigError(f"setting '{key}': no such setting")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
         setattr(target, name, tuple(value) if isinstance(value, list) else value)
         return self
 
     def for_labels(self, binary: bool, background: bool = True) -> RunConfig:
         """A copy whose segmenter has a concrete architecture, epoch count and CRF choice for
         a binary or multi-class label set, with or without a background class (settings the
-        user gave are kept)."""
+        user gave are kept). Training calls it once; run.json keeps the result."""
         defaults = SEGMENTER_DEFAULTS["binary" if binary else "multiclass"]
         c = self.segmenter
         segmenter = dataclasses.replace(
@@ -187,65 +225,48 @@ class RunConfig:
         return dataclasses.replace(self, segmenter=segmenter)
 
     def validate(self) -> RunConfig:
-        """Raise ConfigError naming the first setting outside its choices; return self."""
-        choices = {
-            "classifier.method": (self.classifier.method, CLASSIFIER_METHODS),
-            "classifier.loss": (self.classifier.loss, CLASSIFICATION_LOSSES),
-            "segmenter.arch": (self.segmenter.arch, SEGMENTER_ARCHITECTURES),
-            "segmenter.class_weighting": (self.segmenter.class_weighting, CLASS_WEIGHTINGS),
-        }
-        for task in ("classifier", "segmenter"):
-            c = getattr(self, task)
-            choices[f"{task}.scheduler"] = (c.scheduler, SCHEDULERS)
-            choices[f"{task}.augment"] = (c.augment, AUGMENTATIONS)
-            if not c.tta_scales or min(c.tta_scales) <= 0:
-                raise ConfigError(
-                    f"{task}.tta_scales needs at least one scale, all above 0 (1 = the "
-                    f"inference size alone), got {list(c.tta_scales)}"
-                )
-            if not 0 < c.min_crop_scale <= c.max_crop_scale <= 1:
-                raise ConfigError(
-                    f"{task}: need 0 < min_crop_scale <= max_crop_scale <= 1, got "
-                    f"{c.min_crop_scale} and {c.max_crop_scale}"
-                )
-        terms = self.segmenter.loss.split("+")
-        if any(t not in SEGMENTATION_LOSS_TERMS for t in terms):
-            raise ConfigError(
-                f"segmenter.loss must be terms of {SEGMENTATION_LOSS_TERMS} joined by '+', "
-                f"got '{self.segmenter.loss}'"
-            )
-        if len(self.segmenter.loss_weights) != len(terms):
-            raise ConfigError(
-                f"segmenter.loss_weights needs one weight per loss term ({len(terms)}), got "
-                f"{list(self.segmenter.loss_weights)}"
-            )
-        for name, (value, allowed) in choices.items():
-            if value not in allowed:
-                raise ConfigError(f"{name} must be one of {allowed}, got '{value}'")
-        width = self.segmenter.decoder_width
-        if width is not None and (width < 64 or width % 64):
-            raise ConfigError(
-                f"segmenter.decoder_width must be a multiple of 64 (FPN's group norms take "
-                f"groups of 32 channels), got {width}"
-            )
-        if self.classifier.method == "probe" and self.classifier.folds < 2:
-            raise ConfigError(f"classifier.folds must be at least 2, got {self.classifier.folds}")
+        """Raise ConfigError naming the first setting outside its allowed values; return self."""
+        check(self)
         return self
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
+        """The configuration a dict (JSON) describes; unknown keys are a ConfigError."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a configuration is a JSON object, got {type(data).__name__}")
         data = dict(data)
-        return cls(
-            classifier=ClassifierConfig(**_tuples(data.pop("classifier", {}))),
-            segmenter=SegmenterConfig(**_tuples(data.pop("segmenter", {}))),
-            **data,
-        )
+        sections = {}
+        for name, section in TASK_SECTIONS.items():
+            sections[name] = _section(section, data.pop(name, {}), name)
+        return _section(cls, data, "", **sections)
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a configuration file (JSON, as `to_dict` writes it)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ConfigError(f"{path}: not a JSON configuration file ({err})") from None
+        try:
+            return cls.from_dict(data)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
 
 
-def _tuples(settings: dict) -> dict:
-    """JSON gives lists where the dataclasses hold tuples (scales, loss weights)."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+TASK_SECTIONS = {"classifier": ClassifierConfig, "segmenter": SegmenterConfig}
+
+
+def _section(cls, settings, where: str, **given):
+    """`cls(**settings)` with JSON lists as tuples, unknown keys reported by name."""
+    if not isinstance(settings, dict):
+        raise ConfigError(f"'{where}' must be a JSON object, got {type(settings).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(f"unknown setting '{prefix}{unknown[0]}'")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+    return cls(**values, **given)

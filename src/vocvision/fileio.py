@@ -1,4 +1,9 @@
-"""Atomic file writes: a crash or a bad input never leaves a half-written output behind."""
+"""Atomic file writes: a crash, a full disk or a bad input never leaves a half-written output.
+
+Every file vocvision writes goes to a temporary name in the same directory, is flushed to
+disk (fsync), and only then renamed onto its final name, so readers see the old file or the
+whole new one, never a part. New files get the permissions the umask allows, like `open`.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,49 @@ from pathlib import Path
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; if the block succeeds, fsync it and rename it
+    onto `path` (mode 0666 less the umask); otherwise remove it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
+        _fsync_directory(path.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -1,14 +1,22 @@
 """Adversarial attacks on our classifiers and segmenters: `attack(images, targets) -> images`.
 
-One attack per module over one base class (`base.Attack`, which also documents the threat
-model and the objectives for multi-label, single-label and segmentation outputs); `measure`
-puts image sets into a model's pixel space and scores attacks there.
+One attack per module over one base class (`base.Attack`, which documents the threat model),
+each optimising an `Objective` (`objectives`: the multi-label margin, per-pixel cross-entropy
+with SegPGD / CosPGD weights, single-label cross-entropy); `measure` puts image sets into a
+model's pixel space and measures the perturbations.
 """
 
-from .base import NORMS, Attack, frozen, objective, pixel_weights, quantize
+from .base import NORMS, Attack, frozen, quantize
 from .fgsm import FGSM
 from .generator import GeneratorAttack, PerturbationGenerator
 from .noise import RandomNoise
+from .objectives import (
+    CrossEntropy,
+    MultiLabelMargin,
+    Objective,
+    PixelCrossEntropy,
+    pixel_weights,
+)
 from .pgd import PGD
 from .universal import UniversalPerturbation
 
@@ -26,12 +34,15 @@ __all__ = [
     "NORMS",
     "PGD",
     "Attack",
+    "CrossEntropy",
     "GeneratorAttack",
+    "MultiLabelMargin",
+    "Objective",
     "PerturbationGenerator",
+    "PixelCrossEntropy",
     "RandomNoise",
     "UniversalPerturbation",
     "frozen",
-    "objective",
     "pixel_weights",
     "quantize",
 ]

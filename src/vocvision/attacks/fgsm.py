@@ -9,11 +9,22 @@ from .base import Attack
 
 
 class FGSM(Attack):
+    """Fast gradient sign method: one full-budget step from the clean image.
+
+    Args:
+        model: the victim, images in [0, 1] -> logits.
+        eps: the budget in [0, 1] pixel units.
+        norm: "linf" or "l2".
+        objective: what to optimise (default single-label `CrossEntropy`).
+        targeted: step towards `targets` instead of away from them.
+
+    Shapes: images N x 3 x H x W in [0, 1]; targets as the objective takes them.
+
+    Example::
+
+        adversarial = FGSM(model, 4 / 255, objective=MultiLabelMargin(0.5))(images, labels)
+    """
+
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         grad, _, _ = self.gradient(images, targets)
-        if self.norm == "linf":
-            step = self.eps * grad.sign()
-        else:
-            norms = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
-            step = self.eps * grad / norms
-        return self.project(images + step, images)
+        return self.step(images, grad, self.eps, images)

@@ -79,9 +79,34 @@ class PerturbationGenerator(nn.Module):
 
 
 class GeneratorAttack(Attack):
-    """`fit(images, targets)` trains the generator for the goal given by `targets`; calling
-    the attack then costs one generator forward pass per image (targets are ignored: the
-    goal was fixed in training). `options` are the base class's."""
+    """A trained perturbation generator: `fit(images, targets)` trains it for the goal given
+    by `targets`; calling the attack then costs one generator forward pass per image
+    (targets are ignored: the goal was fixed in training).
+
+    Args:
+        model: the victim, images in [0, 1] -> logits (frozen while the generator learns).
+        eps: the budget in [0, 1] pixel units.
+        norm: "linf" or "l2".
+        objective: what to optimise (see `objectives`).
+        targeted: learn towards `targets` (the usual use) instead of away from them.
+        epochs: passes over the training images.
+        batch_size: images per optimiser step.
+        lr: Adam's learning rate for the network (the image-independent pattern: 10x).
+        start_scale: the eps curriculum's start, as a multiple of eps (down to 1 by half-way).
+        width: the generator's base channel count.
+        crop_size: train on random square crops of this size (fully convolutional victims).
+        seed: initialisation, shuffling, flipping and cropping seed.
+
+    Shapes: `fit` takes images N x 3 x H x W and targets as the objective takes them; the
+    call takes images of any size and returns them perturbed.
+
+    Example::
+
+        gen = GeneratorAttack(segmenter, 8 / 255, targeted=True,
+                              objective=PixelCrossEntropy("cospgd"))
+        gen.fit(train_images, torch.zeros_like(train_masks))   # every pixel -> background
+        adversarial = gen(test_images, test_masks)
+    """
 
     def __init__(
         self,

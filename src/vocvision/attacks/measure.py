@@ -1,14 +1,13 @@
-"""Putting image sets into a model's pixel space and scoring attacks there.
+"""Putting image sets into a model's pixel space, running attacks there, and measuring the
+perturbations.
 
 Attacks work on the images the model sees (resized to its input size and on the 8-bit grid),
-so every number here is measured at that size, on exactly the pixels a saved PNG would hold.
+so every number is measured at that size, on exactly the pixels a saved PNG would hold. What
+counts as a correct or fooled prediction is the task's (see `vocvision.tasks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import (
@@ -16,9 +15,7 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-from ..data.sample import IGNORE_INDEX, ImageSet
-from ..inference.thresholds import apply_thresholds
-from ..metrics import confusion_matrix, dice_per_image, iou_per_class
+from ..data.sample import ImageSet
 from .base import Attack
 
 
@@ -65,49 +62,6 @@ def outputs(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 32) 
     logits = torch.cat([model(x) for x in images.split(batch_size)])
     model.train(was_training)
     return logits
-
-
-def predicted_labels(
-    logits: torch.Tensor, threshold: float | Sequence[float] = 0.5, at_least_one: bool = True
-) -> np.ndarray:
-    """N x K labels of a multi-label classifier's logits under its labelling rule."""
-    return apply_thresholds(logits.sigmoid().numpy(), np.asarray(threshold), at_least_one)
-
-
-def label_scores(labels: np.ndarray, truth: np.ndarray) -> dict:
-    """Mean per-image Dice (the Kaggle classification half) of N x K labels."""
-    return {"dice": float(dice_per_image(labels, truth).mean())}
-
-
-def mask_scores(predicted: np.ndarray, masks: np.ndarray, num_labels: int) -> dict:
-    """mIoU over the labels present in truth or prediction, and pixel accuracy."""
-    confusion = confusion_matrix(predicted, masks, num_labels)
-    valid = masks != IGNORE_INDEX
-    return {
-        "mIoU": float(np.nanmean(iou_per_class(confusion))),
-        "pixel_accuracy": float((predicted == masks)[valid].mean()),
-    }
-
-
-def exact_match_rate(labels: np.ndarray, targets: np.ndarray) -> float:
-    """Targeted success of a multi-label attack: images whose label set is exactly the target."""
-    return float((labels.astype(bool) == targets.astype(bool)).all(1).mean())
-
-
-def pixel_success_rate(predicted: np.ndarray, targets: np.ndarray) -> float:
-    """Targeted success of a segmentation attack: share of the target mask's pixels (ignore
-    pixels excluded) that take the attacker's class."""
-    valid = targets != IGNORE_INDEX
-    return float((predicted == targets)[valid].mean())
-
-
-def fooling_rate(clean: np.ndarray, adversarial: np.ndarray) -> float:
-    """Share of images whose prediction changed: the label set (N x K) or, for masks
-    (N x H x W), the majority of pixels."""
-    changed = (clean != adversarial).reshape(len(clean), -1)
-    if clean.ndim == 2:
-        return float(changed.any(1).mean())
-    return float((changed.mean(1) > 0.5).mean())
 
 
 def perturbation_stats(adversarial: torch.Tensor, images: torch.Tensor) -> dict:

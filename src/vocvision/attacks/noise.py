@@ -10,7 +10,20 @@ from .base import Attack
 
 class RandomNoise(Attack):
     """L-inf: every pixel moves by +-eps with a random sign (the corner of the ball, the most
-    damaging random point); L2: a random direction of length eps. Targets are ignored."""
+    damaging random point); L2: a random direction of length eps. Targets are ignored.
+
+    Args:
+        model: the model (only passed through: no gradients are taken).
+        eps: the budget in [0, 1] pixel units.
+        norm: "linf" or "l2".
+        seed: the noise's seed, so every call draws the same noise.
+
+    Shapes: images N x 3 x H x W in [0, 1]; targets any (ignored).
+
+    Example::
+
+        noisy = RandomNoise(model, 4 / 255)(images, labels)
+    """
 
     def __init__(self, model, eps: float, norm: str = "linf", *, seed: int = 0, **options):
         super().__init__(model, eps, norm, **options)
@@ -19,7 +32,4 @@ class RandomNoise(Attack):
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         generator = torch.Generator(device=images.device).manual_seed(self.seed)
         noise = torch.randn(images.shape, generator=generator, device=images.device)
-        if self.norm == "linf":
-            return self.project(images + self.eps * noise.sign(), images)
-        norms = noise.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
-        return self.project(images + self.eps * noise / norms, images)
+        return self.project(images + self.eps * self.direction(noise), images)

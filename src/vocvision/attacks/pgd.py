@@ -22,7 +22,32 @@ from .base import Attack, quantize
 
 
 class PGD(Attack):
-    """`options` are the base class's: targeted, weighting, threshold, kappa."""
+    """Projected gradient descent from a random start, keeping each image's best iterate.
+
+    Args:
+        model: the victim, images in [0, 1] -> logits.
+        eps: the budget in [0, 1] pixel units.
+        norm: "linf" or "l2".
+        objective: what to optimise (default single-label `CrossEntropy`;
+            `MultiLabelMargin` for multi-label classifiers, `PixelCrossEntropy` for
+            segmenters).
+        targeted: move the outputs towards `targets` instead of away from them.
+        steps: gradient steps.
+        alpha: step size (default 2.5 * eps / steps, so the walk can cross the ball).
+        random_start: start at a random point of the ball instead of the clean image.
+        cosine_steps: decay the step size by cosine over the steps.
+        best_iterate: return each image's best 8-bit iterate (False: the last iterate, as
+            torchattacks does).
+        seed: the random start's seed (None: a fresh one per call).
+
+    Shapes: images N x 3 x H x W in [0, 1] on the 8-bit grid; targets as the objective
+    takes them. Returns N x 3 x H x W.
+
+    Example::
+
+        attack = PGD(segmenter, 4 / 255, steps=10, objective=PixelCrossEntropy("segpgd"))
+        adversarial = attack(images, masks)
+    """
 
     def __init__(
         self,
@@ -72,7 +97,7 @@ class PGD(Attack):
             grad, logits, loss = self.gradient(point, targets, step / max(1, self.steps))
             if best is not None:
                 best.offer(point, logits, loss)
-            adversarial = self._step(adversarial, grad, step, images)
+            adversarial = self.step(adversarial, grad, self.step_size(step), images)
         if best is None:
             return adversarial
         with torch.no_grad():  # the final iterate is only scored
@@ -80,16 +105,6 @@ class PGD(Attack):
             logits = self.model(candidate)
             best.offer(candidate, logits, self.loss(logits, targets, 1.0))
         return best.images
-
-    def _step(
-        self, adversarial: torch.Tensor, grad: torch.Tensor, step: int, images: torch.Tensor
-    ) -> torch.Tensor:
-        if self.norm == "linf":
-            direction = grad.sign()
-        else:
-            norms = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
-            direction = grad / norms
-        return self.project(adversarial + self.step_size(step) * direction, images)
 
 
 class _BestIterate:

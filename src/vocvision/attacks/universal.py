@@ -23,10 +23,32 @@ from .base import Attack, frozen, random_mirror
 
 
 class UniversalPerturbation(Attack):
-    """`fit(images, targets)` learns `delta` (1 x 3 x H x W); calling the attack adds it
-    (resized to the images when their size differs). Untargeted: targets are each training
-    image's true or predicted labels; targeted: the attacker's labels for every image.
-    `options` are the base class's: targeted, weighting, threshold, kappa."""
+    """One perturbation for every image: `fit(images, targets)` learns `delta`
+    (1 x 3 x H x W); calling the attack adds it (resized to the images when their size
+    differs).
+
+    Args:
+        model: the victim, images in [0, 1] -> logits.
+        eps: the budget in [0, 1] pixel units.
+        norm: "linf" or "l2".
+        objective: what to optimise (see `objectives`).
+        targeted: learn towards the targets (the attacker's labels for every image) instead
+            of away from them (each training image's true or predicted labels).
+        epochs: passes over the training images.
+        batch_size: images per step of delta.
+        alpha: the first step size (default eps / 4), decayed by cosine.
+        flip: mirror each mini-batch with probability 1/2 (see the module doc).
+        seed: the shuffling and flipping seed.
+
+    Shapes: `fit` and the call take images N x 3 x H x W and targets as the objective takes
+    them; the call ignores its targets.
+
+    Example::
+
+        uap = UniversalPerturbation(classifier, 10 / 255, objective=MultiLabelMargin(kappa=1))
+        uap.fit(train_images, train_predictions)
+        fooled = uap(test_images, test_labels)
+    """
 
     def __init__(
         self,
@@ -59,13 +81,8 @@ class UniversalPerturbation(Attack):
                     if self.flip:
                         x, y = random_mirror(x, y, generator)
                     grad, _, _ = self.gradient((x + delta).clamp(0, 1), y)
-                    grad = grad.sum(0, keepdim=True)
                     size = self.alpha * 0.5 * (1 + math.cos(math.pi * step / total))
-                    if self.norm == "linf":
-                        delta = (delta + size * grad.sign()).clamp(-self.eps, self.eps)
-                    else:
-                        delta = delta + size * grad / grad.norm().clamp(min=1e-12)
-                        delta = delta * (self.eps / delta.norm().clamp(min=1e-12)).clamp(max=1)
+                    delta = self.shrink(delta + size * self.direction(grad.sum(0, keepdim=True)))
                     step += 1
         self.delta = delta
         return self

@@ -4,7 +4,7 @@ annotations as semantic masks."""
 from .coco import read_coco, read_coco_split
 from .convert import convert, read_answered_split, read_split, write_truth
 from .kaggle import read_kaggle, write_kaggle
-from .sample import IGNORE_INDEX, ImageSet, Sample, labels_from_mask
+from .sample import IGNORE_INDEX, ImageSet, MaskCoding, Sample, labels_from_mask
 from .splits import stratified_split
 from .synthetic import make_synthetic, write_synthetic_dataset
 from .validation import DataError
@@ -14,6 +14,7 @@ __all__ = [
     "IGNORE_INDEX",
     "DataError",
     "ImageSet",
+    "MaskCoding",
     "Sample",
     "convert",
     "labels_from_mask",

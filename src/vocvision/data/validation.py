@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import VocvisionError
 from .sample import IGNORE_INDEX
 
 log = logging.getLogger(__name__)
 
 
-class DataError(ValueError):
+class DataError(VocvisionError, ValueError):
     """Input data is missing, unreadable or inconsistent. The message names the file."""
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..fileio import atomic_path, write_json, write_text
-from .sample import IGNORE_INDEX, ImageSet, Sample, labels_from_mask
+from .sample import IGNORE_INDEX, ImageSet, MaskCoding, Sample, labels_from_mask
 from .validation import DataError, check_mask, read_image_file
 
 VOC_CLASSES = [
@@ -116,7 +116,9 @@ def read_voc(root: str | Path, split: str = "train") -> ImageSet:
             mask = check_mask(lut[_read_index_png(mask_path)], image, len(classes), mask_path)
             labels = labels_from_mask(mask, len(classes))
         samples.append(Sample(sample_id, image, mask, labels))
-    return ImageSet(classes, samples, has_background=background is not None)
+    foreground = [v for v in range(len(class_names)) if v != background]
+    coding = MaskCoding((background, *foreground), ignore)
+    return ImageSet(classes, samples, background is not None, coding)
 
 
 def _find_image(root: Path, sample_id: str) -> Path:

@@ -9,39 +9,28 @@ The attack uses the same threat model and objective as the evaluation (see `atta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..attacks import PGD
-from ..data.sample import IGNORE_INDEX
+from ..attacks import PGD, Objective
 
-
-def task_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Training loss by output shape: per-pixel CE (masks), CE (class indices), BCE."""
-    if logits.ndim == 4:
-        return F.cross_entropy(logits, targets.long(), ignore_index=IGNORE_INDEX)
-    if targets.ndim == 1:
-        return F.cross_entropy(logits, targets.long())
-    return F.binary_cross_entropy_with_logits(logits, targets.float())
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class AdversarialFinetuning(L.LightningModule):
-    """Lightning wrapper that fine-tunes `model` (all its parameters, AdamW, cosine decay)."""
+    """Lightning wrapper that fine-tunes `model` (all its parameters, AdamW, cosine decay) on
+    the mean of `loss` on clean and on FGSM-RS images that attack `objective`."""
 
     def __init__(
-        self,
-        model: nn.Module,
-        eps: float,
-        lr: float = 1e-4,
-        threshold: float | Sequence[float] = 0.5,
+        self, model: nn.Module, eps: float, loss: Loss, objective: Objective, lr: float = 1e-4
     ) -> None:
         super().__init__()
-        self.model, self.eps, self.lr, self.threshold = model, eps, lr, threshold
+        self.model, self.eps, self.lr = model, eps, lr
+        self.task_loss, self.objective = loss, objective
 
     def training_step(self, batch: tuple, batch_idx: int) -> torch.Tensor:
         images, targets = batch
@@ -52,11 +41,11 @@ class AdversarialFinetuning(L.LightningModule):
             alpha=1.25 * self.eps,
             best_iterate=False,  # fast FGSM-RS (Wong et al. 2020): one step, no extra pass
             seed=None,
-            threshold=self.threshold,
+            objective=self.objective,
         )
         adversarial = attack(images, targets)
-        clean_loss = task_loss(self.model(images), targets)
-        adversarial_loss = task_loss(self.model(adversarial), targets)
+        clean_loss = self.task_loss(self.model(images), targets)
+        adversarial_loss = self.task_loss(self.model(adversarial), targets)
         self.log_dict(
             {"train/clean_loss": clean_loss, "train/adversarial_loss": adversarial_loss},
             prog_bar=True,
@@ -82,14 +71,16 @@ def adversarial_finetune(
     images: torch.Tensor,
     targets: torch.Tensor,
     eps: float,
+    loss: Loss,
+    objective: Objective,
     epochs: int = 3,
     lr: float = 1e-4,
     batch_size: int = 16,
-    threshold: float | Sequence[float] = 0.5,
     seed: int = 0,
 ) -> nn.Module:
-    """Fine-tune `model` in place on `images` (N x 3 x H x W in [0, 1]) and `targets`
-    (multi-hot labels, class indices or masks); return it in eval mode."""
+    """Fine-tune `model` in place on `images` (N x 3 x H x W in [0, 1]) and `targets` (what
+    `loss` and `objective` take: multi-hot labels, masks, class indices); return it in eval
+    mode. `loss` is the training loss (e.g. BCE, per-pixel CE), `objective` the attack's."""
     L.seed_everything(seed, verbose=False)
     model.requires_grad_(True)
     loader = DataLoader(TensorDataset(images, targets), batch_size=batch_size, shuffle=True)
@@ -102,5 +93,5 @@ def adversarial_finetune(
         enable_model_summary=False,
         enable_progress_bar=False,
     )
-    trainer.fit(AdversarialFinetuning(model, eps, lr, threshold), loader)
+    trainer.fit(AdversarialFinetuning(model, eps, loss, objective, lr), loader)
     return model.eval()

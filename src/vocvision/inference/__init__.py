@@ -1,6 +1,6 @@
-"""Prediction: classifier probabilities, full-resolution masks, thresholds and label fusion."""
+"""Prediction: probabilities, full-resolution masks, thresholds and the labelling rule."""
 
-from .fusion import choose_labelling, class_areas, fuse
+from .labelling import LabellingRule, choose_labelling, class_areas, fuse
 from .predict import predict_masks, predict_probabilities
 from .thresholds import (
     apply_thresholds,
@@ -10,6 +10,7 @@ from .thresholds import (
 )
 
 __all__ = [
+    "LabellingRule",
     "apply_thresholds",
     "best_global_threshold",
     "choose_labelling",

@@ -55,6 +55,13 @@ def _logits(model: nn.Module, batch: torch.Tensor, fast: bool) -> torch.Tensor:
         return model(batch).float()
 
 
+def _prepared(model: nn.Module) -> nn.Module:
+    """`model` in eval mode with channels_last weights. Converted outside inference mode (the
+    predictors run in it), so the weights stay usable for autograd (attacks, fine-tuning)."""
+    with torch.inference_mode(False), torch.no_grad():
+        return model.eval().to(memory_format=torch.channels_last)
+
+
 @torch.inference_mode()
 def predict_probabilities(
     model: nn.Module,
@@ -70,7 +77,7 @@ def predict_probabilities(
     `flip` adds the mirrored image, `scales` resizes to size * scale (rounded to a multiple
     of 8) for each scale; the probabilities of all variants are averaged. `compile_model`:
     as in `predict_masks`."""
-    model = model.eval().to(memory_format=torch.channels_last)
+    model = _prepared(model)
     device = _device_of(model)
     forward = _compiled(model) if compile_model else model
     count = len(images)
@@ -124,7 +131,7 @@ def predict_masks(
     PyTorch's on-disk cache holds it), so it pays on large splits. Every input shape (image
     size x scale, batch size) compiles its own graph, so mixed image sizes erase the gain.
     """
-    model = model.eval().to(memory_format=torch.channels_last)
+    model = _prepared(model)
     device = _device_of(model)
     forward = _compiled(model) if compile_model else model
     masks = []
@@ -142,16 +149,21 @@ def predict_masks(
             forward, filled, base, scales, tile, fast, flip, device
         )[: len(chunk)]
         if allowed is not None:
-            keep = torch.from_numpy(allowed[start : start + len(chunk)].astype(bool))
-            keep = torch.cat([torch.ones(len(keep), 1, dtype=torch.bool), keep], 1)  # background
-            # A finite fill: -inf times a zero interpolation weight would give NaN.
-            log_probs = log_probs.masked_fill(~keep.to(log_probs.device)[:, :, None, None], -1e4)
+            log_probs = _restricted(log_probs, allowed[start : start + len(chunk)])
         if crf:
             pairs = zip(chunk, log_probs, strict=True)
             log_probs = [crf_log_probabilities(_resized(img, base), lp) for img, lp in pairs]
         masks += [_argmax_at(lp, img.shape[:2]) for img, lp in zip(chunk, log_probs, strict=True)]
         start += len(chunk)
     return masks
+
+
+def _restricted(log_probs: torch.Tensor, allowed: np.ndarray) -> torch.Tensor:
+    """`log_probs` with every class outside `allowed` (N x K; background always allowed)
+    pushed far down. A finite fill: -inf times a zero interpolation weight would give NaN."""
+    keep = torch.from_numpy(allowed.astype(bool))
+    keep = torch.cat([torch.ones(len(keep), 1, dtype=torch.bool), keep], 1)
+    return log_probs.masked_fill(~keep.to(log_probs.device)[:, :, None, None], -1e4)
 
 
 def _same_shape_run(images: Sequence[np.ndarray], start: int, limit: int) -> Sequence[np.ndarray]:

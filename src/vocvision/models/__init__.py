@@ -1,6 +1,7 @@
 """Models: plain `nn.Module`s that take images in [0, 1] and normalise inside."""
 
 from .classifier import Classifier
+from .hub import SavesPretrained, load_pretrained, read_model_config
 from .pretrained import PACKAGE_WEIGHTS, PretrainedWeightsError, load_imagenet_state
 from .probe import ProbeClassifier
 from .scratch import ScratchCNN  # also registers timm's `vocvision_scratch_cnn`
@@ -12,7 +13,10 @@ __all__ = [
     "Classifier",
     "PretrainedWeightsError",
     "ProbeClassifier",
+    "SavesPretrained",
     "ScratchCNN",
     "Segmenter",
     "load_imagenet_state",
+    "load_pretrained",
+    "read_model_config",
 ]

@@ -6,6 +6,7 @@ import timm
 import torch
 from torch import nn
 
+from .hub import SavesPretrained
 from .pretrained import load_backbone_weights, load_imagenet_state
 
 
@@ -38,8 +39,21 @@ def create_backbone(name: str, pretrained: str) -> nn.Module:
     return backbone
 
 
-class Classifier(nn.Module):
-    """`forward(images in [0, 1], N x 3 x H x W) -> N x K logits`."""
+class Classifier(SavesPretrained, nn.Module):
+    """`forward(images in [0, 1], N x 3 x H x W) -> N x K logits`.
+
+    Args:
+        num_classes: K, one logit per class (multi-label: a sigmoid each).
+        backbone: a timm model name; `vocvision_scratch_cnn` is the from-scratch baseline.
+        pretrained: ImageNet weights for the backbone: package | hub | none | a file path
+            (see `load_imagenet_state`).
+        drop_rate: dropout before the linear head.
+
+    Example::
+
+        model = Classifier(20)                      # Lite0, offline ImageNet weights
+        logits = model(torch.rand(2, 3, 320, 320))  # 2 x 20
+    """
 
     def __init__(
         self,
@@ -49,11 +63,17 @@ class Classifier(nn.Module):
         drop_rate: float = 0.2,
     ) -> None:
         super().__init__()
+        self.init_args = {"num_classes": num_classes, "backbone": backbone, "drop_rate": drop_rate}
         self.normalize = normalize_for(backbone)
         self.backbone = create_backbone(backbone, pretrained)
         self.head = nn.Sequential(
             nn.Dropout(drop_rate), nn.Linear(self.backbone.num_features, num_classes)
         )
+
+    @property
+    def encoder(self) -> nn.Module:
+        """The pretrained part (trained at a lower learning rate)."""
+        return self.backbone
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(self.normalize(images)))

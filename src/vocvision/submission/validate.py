@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from .rle import RLEError, rle_end
 from .writer import read_submission
 
@@ -21,6 +23,16 @@ def validate_submission(
         table = read_submission(path)
     except (ValueError, OSError) as err:
         return [str(err)]
+    return check_rows(table, ids, array_sizes)
+
+
+def check_rows(
+    table: pd.DataFrame,
+    ids: Sequence[str],
+    array_sizes: Mapping[str, tuple[int, int]] | None = None,
+) -> list[str]:
+    """Problems of a submission table (indexed by Id, column Predicted); see
+    `validate_submission`."""
     problems = []
     duplicated = table.index[table.index.duplicated()].unique().tolist()
     if duplicated:

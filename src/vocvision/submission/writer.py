@@ -40,9 +40,14 @@ def write_submission(
 ) -> pd.DataFrame:
     """Write the submission (or, from true labels and masks, a solution) file atomically."""
     table = submission_rows(ids, labels, masks, num_classes)
+    write_table(path, table)
+    return table
+
+
+def write_table(path: str | Path, table: pd.DataFrame) -> None:
+    """Write a submission table atomically."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp)
-    return table
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:

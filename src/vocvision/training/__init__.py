@@ -1,14 +1,9 @@
-"""Training: Lightning tasks, losses and the fit loop."""
+"""Training: one Lightning module over the task objects, the fit loop, and the probe's
+closed-form fit."""
 
-from .fit import fit_model, load_model
-from .probe import fit_probe, load_probe
-from .tasks import ClassificationTask, SegmentationTask
+from .checkpoints import read_checkpoint
+from .fit import fit_model, save_model
+from .module import TaskModule
+from .probe import fit_probe, read_oof
 
-__all__ = [
-    "ClassificationTask",
-    "SegmentationTask",
-    "fit_model",
-    "fit_probe",
-    "load_model",
-    "load_probe",
-]
+__all__ = ["TaskModule", "fit_model", "fit_probe", "read_checkpoint", "read_oof", "save_model"]

@@ -11,6 +11,8 @@ from ..data.transforms import eval_transform, to_tensors, train_transform
 
 
 class ImageSetDataset(Dataset):
+    """An ImageSet as a torch Dataset of transformed tensors (`to_tensors`)."""
+
     def __init__(self, images: ImageSet, transform: v2.Transform) -> None:
         self.images, self.transform = images, transform
 

@@ -1,149 +1,120 @@
-"""Training one model with Lightning: checkpoints, resume, early stopping, logs, seeding."""
+"""Training one model with Lightning: checkpoints, resume, early stopping, logs, seeding; the
+best weights end up as a plain safetensors model file."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from torch import nn
+from lightning.pytorch.loggers import TensorBoardLogger
 
 from ..config import RunConfig
-from ..data.sample import ImageSet, is_binary
-from ..fileio import write_json
+from ..data.sample import ImageSet
+from ..layout import ModelLayout
+from ..tasks import Task
+from .checkpoints import AtomicCheckpointIO, ResumableCSVLogger, metrics_history, read_checkpoint
 from .data import ImageSetDataModule
-from .losses import pixel_class_weights, positive_weights
-from .tasks import ClassificationTask, SegmentationTask
+from .module import TaskModule
 
 log = logging.getLogger(__name__)
-TASKS = {"classifier": ClassificationTask, "segmenter": SegmentationTask}
-BEST, LAST = "best.ckpt", "last.ckpt"
-
-
-def build_task(
-    kind: str, classes: list[str], config: RunConfig, train: ImageSet | None = None
-) -> L.LightningModule:
-    """The Lightning task for `kind`, its hyper-parameters taken from `config`; the training
-    images `train` weigh the classes of a 'weighted_bce' classifier or a class-weighted
-    segmenter, and tell whether the data has a background class."""
-    if kind not in TASKS:
-        raise ValueError(f"unknown model kind '{kind}'; choose from {list(TASKS)}")
-    background = True if train is None else train.has_background
-    c = getattr(config.for_labels(is_binary(len(classes), background), background), kind)
-    common = {
-        "backbone": c.backbone,
-        "pretrained": c.pretrained,
-        "lr": c.lr,
-        "backbone_lr_scale": c.backbone_lr_scale,
-        "weight_decay": c.weight_decay,
-        "image_size": c.image_size,
-        "scheduler": c.scheduler,
-        "restart_epochs": c.restart_epochs,
-    }
-    if kind == "classifier":
-        return ClassificationTask(
-            classes,
-            threshold=0.5 if c.threshold is None else c.threshold,
-            loss=c.loss,
-            freeze_epochs=c.freeze_epochs,
-            positive_weight=(
-                None
-                if train is None
-                else positive_weights(torch.from_numpy(train.label_matrix())).tolist()
-            ),
-            **common,
-        )
-    class_weights = None
-    if c.class_weighting == "inverse_sqrt" and train is not None:
-        masks = [s.mask for s in train.samples if s.mask is not None]
-        class_weights = pixel_class_weights(masks, len(classes) + 1).tolist()
-    return SegmentationTask(
-        classes,
-        arch=c.arch,
-        decoder_width=c.decoder_width,
-        background=background,
-        loss=c.loss,
-        loss_weights=tuple(c.loss_weights),
-        class_weights=class_weights,
-        **common,
-    )
 
 
 def fit_model(
-    kind: str,
+    task: Task,
     train: ImageSet,
     val: ImageSet,
     config: RunConfig,
-    out_dir: str | Path,
+    layout: ModelLayout,
     resume: bool = False,
     progress: bool = True,
-) -> Path:
-    """Train the `kind` model ('classifier' or 'segmenter') into `out_dir`; return the best
-    checkpoint. With `resume`, training continues from `out_dir/checkpoints/last.ckpt`."""
-    out_dir = Path(out_dir)
-    ckpt_dir = out_dir / "checkpoints"
-    config = config.for_labels(train.binary, train.has_background)
-    task_config = getattr(config, kind)
+) -> bool:
+    """Train `task`'s model on `train` (the best epoch by `task.monitor` on `val`) into
+    `layout`: Lightning checkpoints (`last.ckpt` after every epoch, for `resume`), logs, and
+    the best weights as `model.safetensors` + `config.json`. With `resume`, training goes on
+    from `last.ckpt` and the log keeps the epochs already done. Returns whether this is the
+    main process (under DDP only rank 0 goes on to write the run's files)."""
     L.seed_everything(config.seed, workers=True, verbose=False)
-    task = build_task(kind, train.classes, config, train)
-    checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir,
-        filename="best",
+    c = task.config
+    resume_from = layout.last_checkpoint if resume and layout.last_checkpoint.is_file() else None
+    if resume and resume_from is None:
+        log.warning("%s: no checkpoint to resume from; training from the start", layout.root)
+    # last.ckpt is written at the end of an epoch: that epoch is done, its log rows stay.
+    done_epochs = read_checkpoint(resume_from)["epoch"] + 1 if resume_from else 0
+    module = TaskModule(task, task.build_model(), task.training_loss(train))
+    trainer = _trainer(task, config, layout, done_epochs, progress)
+    datamodule = ImageSetDataModule(
+        train,
+        val,
+        c.image_size,
+        c.batch_size,
+        config.num_workers,
+        c.min_crop_scale,
+        c.augment,
+        c.max_crop_scale,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    if trainer.is_global_zero:
+        chosen = layout.best_checkpoint
+        state = read_checkpoint(chosen if chosen.is_file() else layout.last_checkpoint)
+        prefix = "model."
+        weights = {
+            k[len(prefix) :]: v for k, v in state["state_dict"].items() if k.startswith(prefix)
+        }
+        model = module.model.cpu()
+        model.load_state_dict(weights)
+        save_model(task, model, layout)
+    return trainer.is_global_zero
+
+
+def _trainer(
+    task: Task, config: RunConfig, layout: ModelLayout, done_epochs: int, progress: bool
+) -> L.Trainer:
+    """A Trainer with the best (by `task.monitor`) and last checkpoints, early stopping, and
+    CSV (history of `done_epochs` kept) and TensorBoard logs in `layout`."""
+    c = task.config
+    best = ModelCheckpoint(
+        dirpath=layout.checkpoints,
+        filename=layout.best_checkpoint.stem,
         monitor=task.monitor,
         mode="max",
-        save_last=True,
         enable_version_counter=False,
     )
-    trainer = L.Trainer(
-        default_root_dir=out_dir,
-        max_epochs=task_config.epochs,
-        max_time=(
-            None if task_config.max_minutes is None else {"minutes": task_config.max_minutes}
-        ),
+    last = ModelCheckpoint(  # every epoch, whatever the metric did: what --resume needs
+        dirpath=layout.checkpoints,
+        filename=layout.last_checkpoint.stem,
+        every_n_epochs=1,
+        enable_version_counter=False,
+    )
+    history = metrics_history(layout.metrics_csv, done_epochs)
+    return L.Trainer(
+        default_root_dir=layout.root,
+        max_epochs=c.epochs,
+        max_time=None if c.max_minutes is None else {"minutes": c.max_minutes},
         accelerator=config.accelerator,
         devices=config.devices,
         num_nodes=config.num_nodes,
         precision=config.precision,
         deterministic="warn",  # bit-exact on CPU; GPU kernels without a deterministic twin warn
         callbacks=[
-            checkpoint,
+            best,
+            last,
             LearningRateMonitor(),
-            EarlyStopping(task.monitor, mode="max", patience=task_config.patience),
+            EarlyStopping(task.monitor, mode="max", patience=c.patience),
         ],
         logger=[
-            CSVLogger(out_dir, name="logs", version=""),
-            TensorBoardLogger(out_dir, name="tensorboard", version=""),
+            ResumableCSVLogger(layout.root, name=layout.logs.name, version="", history=history),
+            TensorBoardLogger(layout.root, name=layout.tensorboard.name, version=""),
         ],
+        plugins=[AtomicCheckpointIO()],
         enable_progress_bar=progress,
         enable_model_summary=False,
         log_every_n_steps=5,
     )
-    write_json(
-        out_dir / "run_config.json",
-        {"model": kind, "classes": train.classes, "config": config.to_dict()},
-    )
-    datamodule = ImageSetDataModule(
-        train,
-        val,
-        task_config.image_size,
-        task_config.batch_size,
-        config.num_workers,
-        task_config.min_crop_scale,
-        task_config.augment,
-        task_config.max_crop_scale,
-    )
-    last = ckpt_dir / LAST
-    if resume and not last.is_file():
-        log.warning("%s: no checkpoint to resume from; training from the start", last)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=last if resume and last.is_file() else None)
-    best = ckpt_dir / BEST
-    return best if best.is_file() else last
 
 
-def load_model(checkpoint: str | Path, kind: str) -> tuple[nn.Module, dict]:
-    """The trained `nn.Module` (eval mode, CPU) and the task's hyper-parameters."""
-    task = TASKS[kind].load_from_checkpoint(checkpoint, map_location="cpu", pretrained="none")
-    return task.model.eval(), dict(task.hparams)
+def save_model(task: Task, model, layout: ModelLayout) -> None:
+    """The trained `model` as `layout`'s safetensors file, with what inference needs to know."""
+    model.save_pretrained(
+        layout.root, task=task.name, classes=task.classes, image_size=task.input_size
+    )

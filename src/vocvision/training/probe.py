@@ -4,9 +4,9 @@ The backbone runs once per image and view (the whole image, its mirror, and a fe
 crops); every head after that trains on the cached N x D features with full-batch L-BFGS.
 Lightning is not used here: there is no loop worth a Trainer, and the whole fit takes seconds.
 
-Files (in `out_dir`): `checkpoints/probe.pt` (the ensemble of fold heads, loadable with
-`load_probe`), `oof.npz` (out-of-fold probabilities on the training images and the folds,
-for threshold choice and cross-validated metrics), `run_config.json`.
+Files (see `layout.ModelLayout`): the ensemble of fold heads as a plain model file
+(`model.safetensors` + `config.json`) and `oof.npz` (out-of-fold probabilities on the
+training images and the folds, for cross-validated metrics and the report).
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from ..config import ClassifierConfig, RunConfig
+from ..config import ClassifierConfig
 from ..data.sample import ImageSet
 from ..data.splits import stratified_folds
-from ..fileio import atomic_path, write_json
+from ..fileio import atomic_path
+from ..layout import ModelLayout
 from ..models.probe import ProbeClassifier, standardised_linear
-from .losses import classification_loss, positive_weights
+from ..tasks import ClassificationTask
+from ..tasks.losses import classification_loss, positive_weights
+from .fit import save_model
 
 log = logging.getLogger(__name__)
-PROBE_FILE = "probe.pt"
-OOF_FILE = "oof.npz"
 
 
 def _view(image: np.ndarray, view: int, size: int, min_crop_scale: float) -> torch.Tensor:
@@ -137,17 +138,16 @@ def cross_validate_heads(
     return heads, oof, folds
 
 
-def fit_probe(train: ImageSet, config: RunConfig, out_dir: str | Path) -> Path:
-    """Fit the K-fold probe ensemble on `train` into `out_dir`; returns the checkpoint."""
-    out_dir = Path(out_dir)
-    c = config.classifier
+def fit_probe(
+    task: ClassificationTask, train: ImageSet, layout: ModelLayout, seed: int = 0
+) -> ModelLayout:
+    """Fit the K-fold probe ensemble of `task` on `train` into `layout`."""
+    c = task.config
     started = time.perf_counter()
-    torch.manual_seed(config.seed)  # a backbone without pretrained weights starts random
-    model = ProbeClassifier(train.num_classes, c.backbone, c.pretrained, num_heads=c.folds)
+    torch.manual_seed(seed)  # a backbone without pretrained weights starts random
+    model = task.build_model()
     images = [s.image for s in train.samples]
-    features = extract_features(
-        model, images, c.image_size, c.probe_views, c.min_crop_scale, config.seed
-    )
+    features = extract_features(model, images, c.image_size, c.probe_views, c.min_crop_scale, seed)
     log.info(
         "probe: %s features of %d views in %.0f s",
         tuple(features.shape),
@@ -155,40 +155,19 @@ def fit_probe(train: ImageSet, config: RunConfig, out_dir: str | Path) -> Path:
         time.perf_counter() - started,
     )
     labels = train.label_matrix()
-    heads, oof, folds = cross_validate_heads(features, labels, c, config.seed)
+    heads, oof, folds = cross_validate_heads(features, labels, c, seed)
     load_heads(model, heads)
-    write_json(
-        out_dir / "run_config.json",
-        {"model": "classifier", "classes": train.classes, "config": config.to_dict()},
-    )
-    with atomic_path(out_dir / OOF_FILE) as tmp, open(tmp, "wb") as f:
-        fold_of = np.zeros(len(labels), dtype=np.int64)
-        for i, held in enumerate(folds):
-            fold_of[held] = i
+    fold_of = np.zeros(len(labels), dtype=np.int64)
+    for i, held in enumerate(folds):
+        fold_of[held] = i
+    with atomic_path(layout.oof) as tmp, open(tmp, "wb") as f:
         np.savez(f, ids=np.array(train.ids), probabilities=oof, labels=labels, fold=fold_of)
-    path = out_dir / "checkpoints" / PROBE_FILE
-    hparams = {
-        "classes": train.classes,
-        "backbone": c.backbone,
-        "image_size": c.image_size,
-        "num_heads": c.folds,
-    }
-    with atomic_path(path) as tmp:
-        torch.save({"state_dict": model.state_dict(), "hparams": hparams}, tmp)
+    save_model(task, model, layout)
     log.info("probe: %d heads fitted in %.0f s", len(heads), time.perf_counter() - started)
-    return path
+    return layout
 
 
-def load_probe(path: str | Path) -> tuple[ProbeClassifier, dict]:
-    """The fitted probe (eval mode, CPU) and its hyper-parameters."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    hp = saved["hparams"]
-    model = ProbeClassifier(len(hp["classes"]), hp["backbone"], "none", hp["num_heads"])
-    model.load_state_dict(saved["state_dict"])
-    return model.eval(), hp
-
-
-def read_oof(out_dir: str | Path) -> dict[str, np.ndarray]:
+def read_oof(path: str | Path) -> dict[str, np.ndarray]:
     """Out-of-fold probabilities, labels and fold numbers saved by `fit_probe`."""
-    with np.load(Path(out_dir) / OOF_FILE, allow_pickle=False) as data:
+    with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}

@@ -1,4 +1,5 @@
-"""Training losses."""
+"""The tasks' training losses: multi-label (BCE, weighted BCE, ASL) and segmentation (CE,
+focal and Dice terms, class weights)."""
 
 from __future__ import annotations
 

@@ -1,25 +1,29 @@
-"""Matplotlib figures for the report, each returned as PNG bytes.
+"""Matplotlib figures of data, predictions, metrics and attacks; `png(figure)` gives bytes.
 
-Figures are built with the object API (no pyplot), so no GUI backend or global state is used.
+Figures are built with the object API (no pyplot), so no GUI backend or global state is used,
+and a notebook shows the returned `Figure` as it is.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..data.sample import IGNORE_INDEX, ImageSet
-from ..data.voc import voc_palette
+from .data.sample import IGNORE_INDEX, ImageSet
+from .data.voc import voc_palette
+from .fileio import write_bytes
 
 PALETTE = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)
 
 
-def _png(fig) -> bytes:
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (90 dpi, tight)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return buffer.getvalue()
@@ -40,7 +44,7 @@ def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndar
     return blend.astype(np.uint8)
 
 
-def class_balance(images: ImageSet) -> bytes:
+def class_balance(images: ImageSet) -> Figure:
     counts = images.label_matrix().sum(0)
     order = np.argsort(-counts)
     fig = Figure(figsize=(max(5, 0.35 * images.num_classes + 2), 3.2))
@@ -49,14 +53,14 @@ def class_balance(images: ImageSet) -> bytes:
     ax.set_ylabel("% of images")
     ax.set_title(f"Class balance ({len(images)} training images)")
     ax.tick_params(axis="x", rotation=60)
-    return _png(fig)
+    return fig
 
 
 def image_grid(
     rows: Sequence[tuple[str, Sequence[np.ndarray]]],
     titles: Sequence[str],
     classes: Sequence[str] = (),
-) -> bytes:
+) -> Figure:
     """A grid with one row per (label, panels) entry; `titles` head the columns. With
     `classes`, a legend gives the mask colour of each class (class k has palette colour k)."""
     fig = Figure(figsize=(2.6 * len(titles), 2.1 * len(rows)))
@@ -78,10 +82,10 @@ def image_grid(
             fontsize=8,
             bbox_to_anchor=(0.5, -0.02 - 0.012 * (len(classes) // 6)),
         )
-    return _png(fig)
+    return fig
 
 
-def training_curves(metrics: pd.DataFrame, title: str) -> bytes:
+def training_curves(metrics: pd.DataFrame, title: str) -> Figure:
     """Loss and validation metrics per epoch from a Lightning CSVLogger `metrics.csv`."""
     per_epoch = metrics.groupby("epoch").last()
     fig = Figure(figsize=(9, 3))
@@ -99,7 +103,7 @@ def training_curves(metrics: pd.DataFrame, title: str) -> bytes:
     metric_ax.set_ylim(0, 1)
     metric_ax.set_title(f"{title}: validation")
     metric_ax.legend(fontsize=8)
-    return _png(fig)
+    return fig
 
 
 def precision_recall_curves(
@@ -108,7 +112,7 @@ def precision_recall_curves(
     classes: Sequence[str],
     average_precision: Sequence[float],
     title: str,
-) -> bytes:
+) -> Figure:
     """One precision-recall curve per class with positives, its `average_precision` (as
     `metrics.classification_metrics` gives it) in the legend."""
     import torch
@@ -129,17 +133,17 @@ def precision_recall_curves(
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return _png(fig)
+    return fig
 
 
-def label_cooccurrence(labels: np.ndarray, classes: Sequence[str], title: str) -> bytes:
+def label_cooccurrence(labels: np.ndarray, classes: Sequence[str], title: str) -> Figure:
     """Heat-map of P(column class present | row class present) over the images' labels."""
     counts = labels.T.astype(float) @ labels.astype(float)
     conditional = counts / np.maximum(np.diag(counts)[:, None], 1)
     return _heatmap(conditional, classes, title)
 
 
-def confusion_heatmap(confusion: np.ndarray, names: Sequence[str], title: str) -> bytes:
+def confusion_heatmap(confusion: np.ndarray, names: Sequence[str], title: str) -> Figure:
     """Pixel confusion matrix [truth, prediction] normalised per truth row (recall on the
     diagonal); rows of classes absent from the truth stay empty."""
     rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
@@ -148,7 +152,7 @@ def confusion_heatmap(confusion: np.ndarray, names: Sequence[str], title: str) -
 
 def _heatmap(
     values: np.ndarray, names: Sequence[str], title: str, axes_labels: tuple[str, str] = ("", "")
-) -> bytes:
+) -> Figure:
     size = max(4.5, 0.32 * len(names) + 1.5)
     fig = Figure(figsize=(size + 1, size))
     ax = fig.subplots()
@@ -159,10 +163,10 @@ def _heatmap(
     ax.set_ylabel(axes_labels[1])
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046)
-    return _png(fig)
+    return fig
 
 
-def class_bars(names: Sequence[str], values: Sequence[float], metric: str, title: str) -> bytes:
+def class_bars(names: Sequence[str], values: Sequence[float], metric: str, title: str) -> Figure:
     """Horizontal bars of a per-class metric (NaN classes left out), worst at the bottom."""
     pairs = sorted(
         ((v, n) for v, n in zip(values, names, strict=True) if not np.isnan(v)), reverse=True
@@ -174,7 +178,7 @@ def class_bars(names: Sequence[str], values: Sequence[float], metric: str, title
     ax.set_xlabel(metric)
     ax.set_title(title)
     ax.tick_params(axis="y", labelsize=8)
-    return _png(fig)
+    return fig
 
 
 def error_map(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -191,7 +195,7 @@ def amplified(delta: np.ndarray) -> np.ndarray:
     return ((delta / scale * 0.5 + 0.5) * 255).round().astype(np.uint8)
 
 
-def robustness_curves(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> bytes:
+def robustness_curves(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> Figure:
     """One line per {name: (eps in 1/255 steps, metric relative to clean)}."""
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
@@ -203,4 +207,20 @@ def robustness_curves(curves: dict[str, tuple[Sequence[float], Sequence[float]]]
     ax.set_title("Robustness to PGD over the budget")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return fig
+
+
+class FigureFolder:
+    """Saves figures as PNG files in a folder and remembers the caption of each, which the
+    report prints under it (numbered) and the notebook shows beside it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.captions: dict[str, str] = {}
+
+    def save(self, name: str, figure: Figure, caption: str) -> str:
+        """Write `figure` as `name`.png; returns the file name."""
+        file_name = f"{name}.png"
+        write_bytes(self.folder / file_name, png(figure))
+        self.captions[file_name] = caption
+        return file_name

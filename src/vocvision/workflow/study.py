@@ -2,20 +2,20 @@
 
 Two protocols, both on data the choices never saw:
 
-- `holdout_study`: each variant is trained with `pipeline.train` (classifier only) on the
+- `holdout_study`: each variant is trained with `train_run` (classifier only) on the
   data folder's train split, which picks its threshold on its own inner validation split;
   it is scored on the test split.
 - `cross_validation_study`: frozen-backbone features once, then multilabel-stratified K-fold
   heads; every image is scored by the head that did not see it, and every threshold rule is
   cross-fitted (chosen on the other folds' predictions).
 
-`discussion` turns the rows into the sentences the report prints.
+Both write their rows into the run folder's study (`RunFolder.write_study`); the report
+turns them into sentences.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import shutil
 import time
@@ -24,18 +24,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ClassifierConfig, RunConfig
-from .data import ImageSet, read_answered_split, read_split
-from .data.splits import stratified_folds
-from .fileio import write_json
-from .inference import cross_fitted_labels, per_class_thresholds
-from .inference.thresholds import best_global_threshold
-from .metrics import classification_metrics
-from .models.probe import ProbeClassifier
-from .training.probe import cross_validate_heads, extract_features, head_probabilities
+from ..config import ClassifierConfig, RunConfig
+from ..data import ImageSet, read_answered_split, read_split
+from ..data.splits import stratified_folds
+from ..errors import RunFolderError
+from ..inference import cross_fitted_labels, per_class_thresholds
+from ..inference.thresholds import best_global_threshold
+from ..metrics import classification_metrics
+from ..models.probe import ProbeClassifier
+from ..runfolder import RunFolder, StudySection
+from ..training.probe import cross_validate_heads, extract_features, head_probabilities
+from .data import default_splits, read_run_split
+from .labelling import tune_labelling
+from .models import load_models
+from .predicting import predict_images
+from .training import train_run
 
 log = logging.getLogger(__name__)
-STUDY_FILE = "classification_study.json"
 
 
 @dataclass
@@ -90,43 +95,40 @@ HOLDOUT_VARIANTS = (
 
 
 def _labelled_test_split(data_dir: str | Path) -> ImageSet:
-    from .pipeline import default_splits
-
     test = read_answered_split(data_dir, default_splits(data_dir)[1])
     if test is None:
-        raise FileNotFoundError(f"{data_dir}: the test split has no labels to score against")
+        raise RunFolderError(f"{data_dir}: the test split has no labels to score against")
     return test
 
 
-def _attach_segmenter(run_dir: Path, segmenter_run: Path) -> None:
-    """Use the segmenter of `segmenter_run` (trained on the same inner split) in `run_dir`."""
-    from .pipeline import read_run_info
-
-    ours, theirs = read_run_info(run_dir), read_run_info(segmenter_run)
-    if ours["train_ids"] != theirs["train_ids"]:
-        raise ValueError(
-            f"{segmenter_run}: its segmenter was trained on other images than {run_dir}; "
-            "train it on the same data folder with the same seed"
+def _attach_segmenter(variant: RunFolder, segmenter_run: RunFolder) -> None:
+    """Use the segmenter of `segmenter_run` (trained on the same inner split) in `variant`."""
+    ours, theirs = variant.read_info(), segmenter_run.read_info()
+    if ours.train_ids != theirs.train_ids:
+        raise RunFolderError(
+            f"{segmenter_run.root}: its segmenter was trained on other images than "
+            f"{variant.root}; train it on the same data folder with the same seed"
         )
-    target = run_dir / "segmenter"
+    target = variant.model("segmenter").root
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(segmenter_run / "segmenter" / "checkpoints", target / "checkpoints")
+    source = segmenter_run.model("segmenter")
+    target.mkdir(parents=True)
+    for path in (source.weights, source.config):
+        shutil.copy2(path, target / path.name)
 
 
 def holdout_study(
     data_dir: str | Path,
-    out_dir: str | Path,
+    folder: RunFolder,
     variants: tuple[Variant, ...] = HOLDOUT_VARIANTS,
     seed: int = 0,
     segmenter_run: str | Path | None = None,
     progress: bool = False,
 ) -> list[dict]:
-    """Train every variant on the train split and score it on the test split; one row each.
-    Variants that need a segmenter are skipped without `segmenter_run`."""
-    from . import pipeline
-
-    out_dir = Path(out_dir)
+    """Train every variant on the train split (into `folder`'s study folder) and score it on
+    the test split; one row each. Variants needing a segmenter are skipped without
+    `segmenter_run`."""
     test = _labelled_test_split(data_dir)
     truth = test.label_matrix()
     rows = []
@@ -134,24 +136,22 @@ def holdout_study(
         if variant.needs_segmenter and segmenter_run is None:
             log.info("%s: skipped (needs --segmenter-run)", variant.name)
             continue
-        run_dir = out_dir / variant.name
+        run = RunFolder(folder.layout.study_dir / variant.name)
         started = time.perf_counter()
-        pipeline.train(
-            data_dir, run_dir, variant.config(seed), models=("classifier",), progress=progress
+        info = train_run(
+            data_dir, run.root, variant.config(seed), ("classifier",), progress=progress
         )
         train_s = time.perf_counter() - started
+        models = load_models(run, info)
         if variant.needs_segmenter:
-            _attach_segmenter(run_dir, Path(segmenter_run))
-            info = pipeline.read_run_info(run_dir)
-            images = read_split(data_dir, info["train_split"])
-            by_id = {s.id: i for i, s in enumerate(images.samples)}
-            pipeline.tune_labelling(run_dir, images.subset([by_id[i] for i in info["val_ids"]]))
+            _attach_segmenter(run, RunFolder(segmenter_run))
+            models = load_models(run, info)
+            tune_labelling(run, info, models, read_run_split(info, "val"))
         started = time.perf_counter()
-        predictions = pipeline.predict(run_dir, test)
+        predictions = predict_images(models, test, info)
         predict_s = time.perf_counter() - started
-        rule = pipeline.labelling(run_dir)
-        predicted = predictions.labels(rule["threshold"], rule["at_least_one"])
-        metrics = classification_metrics(predictions.probabilities, truth, predicted)
+        metrics = classification_metrics(predictions.scores, truth, predictions.labels)
+        rule = models.classification.rule
         rows.append(
             {
                 "name": variant.name,
@@ -159,18 +159,18 @@ def holdout_study(
                 **metrics,
                 "train_s": train_s,
                 "predict_s": predict_s,
-                "fusion": rule["fusion_area_scale"],
+                "fusion": rule.fusion_area_scale,
             }
         )
         log.info("%s: dice %.4f mAP %.4f", variant.name, metrics["dice"], metrics["mAP"])
-    _save(out_dir, "holdout", rows, data_dir, test)
+    _save(folder, "holdout", rows, data_dir, test)
     return rows
 
 
 def cross_validation_study(
     data_dir: str | Path,
     split: str,
-    out_dir: str | Path,
+    folder: RunFolder,
     folds: int = 5,
     seed: int = 0,
     losses: tuple[str, ...] = ("bce", "asl", "weighted_bce"),
@@ -221,73 +221,13 @@ def cross_validation_study(
                         "heads_s": heads_s,
                     }
                 )
-    _save(Path(out_dir), "cross_validation", rows, data_dir, images, folds=folds, split=split)
+    _save(folder, "cross_validation", rows, data_dir, images, folds=folds, split=split)
     return rows
 
 
-def _save(out_dir: Path, protocol: str, rows: list[dict], data_dir, images, **extra) -> None:
-    path = out_dir / STUDY_FILE
-    study = json.loads(path.read_text()) if path.is_file() else {}
-    study[protocol] = {
-        "data_dir": str(Path(data_dir).resolve()),
-        "images": len(images),
-        "classes": images.classes,
-        "rows": rows,
-        **extra,
-    }
-    write_json(path, study)
-
-
-def _by_name(rows: list[dict]) -> dict[str, dict]:
-    return {r["name"]: r for r in rows}
-
-
-def _compare(rows: dict, new: str, old: str, what: str) -> str | None:
-    if new not in rows or old not in rows:
-        return None
-    gain = rows[new]["dice"] - rows[old]["dice"]
-    verdict = "helped" if gain > 0.005 else "hurt" if gain < -0.005 else "made no real difference"
-    return (
-        f"{what} {verdict}: per-image Dice {rows[new]['dice']:.3f} vs {rows[old]['dice']:.3f} "
-        f"({gain:+.3f})."
+def _save(folder: RunFolder, protocol: str, rows: list[dict], data_dir, images, **extra) -> None:
+    study = folder.read_study()
+    study[protocol] = StudySection(
+        str(Path(data_dir).resolve()), len(images), images.classes, rows, **extra
     )
-
-
-def discussion(study: dict) -> list[str]:
-    """Short sentences on what worked, computed from a study's rows (holdout first)."""
-    lines = []
-    if "holdout" in study:
-        rows = _by_name(study["holdout"]["rows"])
-        best = max(rows.values(), key=lambda r: r["dice"])
-        lines.append(
-            f"Best on the held-out split: {best['label']} (per-image Dice {best['dice']:.3f}, "
-            f"mAP {best['mAP']:.3f}, trained in {best['train_s']:.0f} s)."
-        )
-        for new, old, what in (
-            ("probe_no_tta", "scratch", "ImageNet pretraining (frozen probe vs scratch CNN)"),
-            ("finetune", "probe_no_tta", "Fine-tuning the whole backbone instead of a probe"),
-            ("finetune_2stage", "finetune", "Two-stage fine-tuning (head first)"),
-            ("probe", "probe_bce", "Class-weighted BCE (instead of BCE)"),
-            ("probe_asl", "probe_bce", "Asymmetric loss (instead of BCE)"),
-            ("probe_per_class", "probe", "Per-class thresholds"),
-            ("probe", "probe_no_min_label", "Forcing at least one label"),
-            ("probe", "probe_no_tta", "Flip test-time augmentation"),
-            ("probe_multiscale", "probe", "Adding scales to the test-time augmentation"),
-            ("probe_fusion", "probe", "Fusing with the segmenter's class areas"),
-        ):
-            sentence = _compare(rows, new, old, what)
-            if sentence:
-                lines.append(sentence)
-    if "cross_validation" in study:
-        cv = study["cross_validation"]
-        rows = cv["rows"]
-        best = max(rows, key=lambda r: r["dice"])
-        base = _by_name(rows).get("bce | global threshold | tta none")
-        text = (
-            f"{cv['folds']}-fold cross-validation on {cv['images']} images: best rule "
-            f"'{best['name']}' with per-image Dice {best['dice']:.3f}"
-        )
-        if base:
-            text += f" (BCE, one global threshold, no TTA: {base['dice']:.3f})"
-        lines.append(text + ".")
-    return lines
+    folder.write_study(study)

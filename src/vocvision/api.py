@@ -1,0 +1,207 @@
+"""The object a notebook holds: a trained run, its models loaded once, every step a method.
+
+    import vocvision as vv
+    run = vv.train("data/", "runs/r1")            # or vv.Run.load("runs/r1")
+    preds = run.predict(split="test")              # or run.predict([array, PIL image, "x.jpg"])
+    run.show_results(8)                            # matplotlib figure: image, truth, prediction
+    run.submit().score()                           # Kaggle mean Dice, both halves
+    run.attack(split="val", eps=4 / 255).table     # pandas DataFrame of the attack rows
+    run.report()                                   # path of report.html
+
+Every CLI command is a thin call of one of these.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from . import figures
+from .config import RunConfig
+from .data import ImageSet
+from .evaluation import evaluate
+from .layout import MODEL_NAMES
+from .report import write_report
+from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo
+from .submission import Score
+from .workflow.data import images_from, read_run_split
+from .workflow.models import TrainedModels, load_models
+from .workflow.predicting import predict_images
+from .workflow.robustness import AttackSettings, attack_run
+from .workflow.submitting import Submission, test_truth, write_submission_of
+from .workflow.training import train_run
+
+
+class Run:
+    """A trained run folder. Load one with `Run.load(path)` or make one with `train`.
+
+    Attributes: `folder` (its `RunFolder`), `info` (run.json: data, splits, settled config).
+    The models load on first use and stay loaded.
+    """
+
+    def __init__(self, folder: RunFolder, info: RunInfo) -> None:
+        self.folder, self.info = folder, info
+        self._models: TrainedModels | None = None
+        self._predictions: dict[str, Predictions] = {}
+
+    @classmethod
+    def load(cls, path: str | Path) -> Run:
+        """The run saved in folder `path`."""
+        folder = RunFolder(path)
+        return cls(folder, folder.read_info())
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.root)!r}, classes={len(self.classes)}, data={str(self.data_dir)!r})"
+
+    @property
+    def root(self) -> Path:
+        return self.folder.root
+
+    @property
+    def config(self) -> RunConfig:
+        return self.info.config
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.classes
+
+    @property
+    def data_dir(self) -> Path:
+        return self.info.data_dir
+
+    @property
+    def models(self) -> TrainedModels:
+        """The trained models with their tasks, loaded from the safetensors files once."""
+        if self._models is None:
+            self._models = load_models(self.folder, self.info)
+        return self._models
+
+    def images(self, split: str = "test", data: str | Path | None = None) -> ImageSet:
+        """The images of `split`: "train"/"val" are the run's own parts of its training
+        split, "test" the data's test split, other names that split of the data folder;
+        `data` reads another folder with the run's classes."""
+        return read_run_split(self.info, split, data)
+
+    def predict(
+        self,
+        images=None,
+        *,
+        split: str | None = None,
+        data: str | Path | None = None,
+        tta: bool = True,
+        compile_model: bool = False,
+    ) -> Predictions:
+        """Predict a list of images (H x W x 3 arrays, PIL images or file paths), or a
+        `split` (default "test", see `images`), which is also saved in the run
+        (predictions/<split>.npz; other `data` get a file of their own)."""
+        if images is not None:
+            if isinstance(images, ImageSet):
+                return predict_images(self.models, images, self.info, tta, compile_model)
+            unlabelled = images_from(images, self.classes, self.info.has_background)
+            return predict_images(self.models, unlabelled, self.info, tta, compile_model)
+        split = split or "test"
+        chosen = self.images(split, data)
+        predictions = predict_images(self.models, chosen, self.info, tta, compile_model)
+        predictions.split = split
+        own = data is None or Path(data).resolve() == self.data_dir.resolve()
+        path = self.folder.predictions_path(split, None if own else Path(data))
+        self.folder.write_predictions(predictions, path)
+        self._predictions[split] = predictions
+        return predictions
+
+    def predictions(self, split: str = "test") -> Predictions:
+        """The saved predictions of `split` (predicted now if there are none)."""
+        if split not in self._predictions:
+            path = self.folder.predictions_path(split)
+            if path.is_file():
+                self._predictions[split] = self.folder.read_predictions(path)
+            else:
+                self.predict(split=split)
+        return self._predictions[split]
+
+    def show_results(self, count: int = 8, split: str = "val") -> Figure:
+        """A figure of `count` images of `split`: image, truth (when known), prediction."""
+        chosen = self.images(split).subset(range(min(count, len(self.images(split)))))
+        predicted = self.predict(chosen)
+        masks = predicted.label_masks()
+        rows = []
+        for i, sample in enumerate(chosen.samples):
+            panels = [sample.image]
+            if sample.mask is not None:
+                panels.append(figures.overlay(sample.image, sample.mask))
+            if masks:
+                panels.append(figures.overlay(sample.image, masks[i]))
+            rows.append((f"{sample.id}\n{', '.join(predicted.label_names(i)) or '-'}"[:60], panels))
+        titles = ["image"] + (["truth"] if chosen.samples[0].mask is not None else [])
+        return figures.image_grid(rows, titles + (["prediction"] if masks else []), self.classes)
+
+    def submit(
+        self, split: str = "test", threshold: float | None = None, out: str | Path | None = None
+    ) -> Submission:
+        """Write submission.csv from the saved predictions of `split` (validated first);
+        `threshold` re-labels the saved label scores."""
+        predictions = self.predictions(split)
+        rule = None
+        if threshold is not None:
+            rule = self.models.classification.rule.with_threshold(threshold)
+        path = write_submission_of(predictions, out or self.folder.layout.submission, rule)
+        truth = test_truth(self.info, self.root) if split == "test" else None
+        return Submission(path, truth)
+
+    def attack(
+        self, split: str = "val", eps: float = 4 / 255, data: str | Path | None = None, **settings
+    ) -> AttackResults:
+        """The attack suite (see `AttackSettings` for `settings`) on the labelled `split`;
+        attacks that learn use the run's training part."""
+        options = AttackSettings(eps=eps, **settings)
+        train = self.images("train") if options.learns else None
+        images = self.images(split, data)
+        return attack_run(self.folder, self.models, images, split, options, train)
+
+    def evaluate(self) -> Evaluation:
+        """Measure what the report shows (see `vocvision.evaluation`)."""
+        return evaluate(self.folder, self.info, self.models)
+
+    def report(self) -> Path:
+        """Evaluate the run and write report.html; returns its path."""
+        self.evaluate()
+        return write_report(self.folder)
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    config: RunConfig | None = None,
+    models: tuple[str, ...] = MODEL_NAMES,
+    resume: bool = False,
+    progress: bool = True,
+) -> Run:
+    """Train `models` on `data`'s training split into the run folder `out`."""
+    info = train_run(data, out, config, models, resume, progress)
+    return Run(RunFolder(out), info)
+
+
+def run(
+    data: str | Path,
+    out: str | Path,
+    config: RunConfig | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[Run, Score | None]:
+    """The whole job: train both models, predict the test split, write submission.csv, score
+    it when the answers are known, evaluate and write the report."""
+    seconds = {}
+    started = time.perf_counter()
+    trained = train(data, out, config, resume=resume, progress=progress)
+    seconds["train"] = time.perf_counter() - started
+    started = time.perf_counter()
+    trained.predict(split="test")
+    seconds["predict"] = time.perf_counter() - started
+    submission = trained.submit()
+    score = submission.score() if submission.truth else None
+    if score is not None:
+        trained.folder.write_score(score, seconds)
+    trained.report()
+    return trained, score

@@ -1,0 +1,104 @@
+"""The training options of `vocvision run` and `vocvision train`, declared once, as data.
+
+Each option sets one or more settings of the run configuration, and only when given, on top
+of `--config-file` (or the defaults); `--set KEY=VALUE` reaches any setting.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..config import RunConfig
+
+# option -> (settings it sets, type, help)
+TRAINING_OPTIONS: dict[str, tuple[tuple[str, ...], type, str]] = {
+    "epochs": (
+        ("classifier.epochs", "segmenter.epochs"),
+        int,
+        "Epochs for both models (default: per model).",
+    ),
+    "backbone": (
+        ("classifier.backbone", "segmenter.backbone"),
+        str,
+        "timm backbone, e.g. tf_efficientnet_lite0/1/2.",
+    ),
+    "pretrained": (
+        ("classifier.pretrained", "segmenter.pretrained"),
+        str,
+        "package (offline wheels) | hub | none | PATH.",
+    ),
+    "arch": (
+        ("segmenter.arch",),
+        str,
+        "Segmenter decoder: auto (by the labels) | fpn | unet | deeplabv3plus.",
+    ),
+    "method": (
+        ("classifier.method",),
+        str,
+        "Classifier: probe (frozen features, K-fold heads, fast) | finetune.",
+    ),
+    "loss": (("classifier.loss",), str, "Classifier loss: bce | weighted_bce | asl."),
+    "seed": (("seed",), int, "Seed for splits, initialisation, augmentation."),
+    "accelerator": (("accelerator",), str, "cpu | gpu | auto."),
+    "devices": (("devices",), str, "Devices per node: a count or 'auto' (several: DDP)."),
+    "num_nodes": (("num_nodes",), int, "Machines to train on (DDP; see docs/design.md)."),
+    "precision": (("precision",), str, "32-true | bf16-mixed | 16-mixed."),
+    "max_train_images": (("max_train_images",), int, "Use only the first N training images."),
+}
+ConfigFile = Annotated[Path | None, typer.Option(help="A run configuration (JSON) to start from.")]
+Settings = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Any setting of vocvision.config, KEY=VALUE (JSON), repeatable: "
+        "--set segmenter.loss=focal+dice --set segmenter.tta_scales=[1]",
+    ),
+]
+
+
+def build_config(
+    config_file: Path | None = None, settings: list[str] | None = None, **options
+) -> RunConfig:
+    """`config_file` (or the defaults), then the `options` given (not None), then the
+    `--set` settings."""
+    config = RunConfig.load(config_file) if config_file else RunConfig()
+    for name, value in options.items():
+        if value is not None:
+            for key in TRAINING_OPTIONS[name][0]:
+                config.assign(key, value)
+    for setting in settings or ():
+        config.set(setting)
+    return config
+
+
+def with_training_options(command):
+    """Give a typer command the training options, `--config-file` and `--set`; the command
+    takes a `config: RunConfig` argument, built from them by `build_config`."""
+    original = inspect.signature(command, eval_str=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    added = [
+        inspect.Parameter(
+            name, keyword, default=None, annotation=Annotated[kind | None, typer.Option(help=text)]
+        )
+        for name, (_, kind, text) in TRAINING_OPTIONS.items()
+    ]
+    added += [
+        inspect.Parameter("config_file", keyword, default=None, annotation=ConfigFile),
+        inspect.Parameter("settings", keyword, default=None, annotation=Settings),
+    ]
+    kept = [p for p in original.parameters.values() if p.name != "config"]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        options = {name: kwargs.pop(name) for name in TRAINING_OPTIONS}
+        config = build_config(kwargs.pop("config_file"), kwargs.pop("settings"), **options)
+        return command(config=config, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(kept + added)
+    wrapper.__annotations__ = {p.name: p.annotation for p in kept + added}
+    return wrapper

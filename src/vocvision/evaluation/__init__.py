@@ -1,0 +1,92 @@
+"""The evaluation step: everything the report shows, measured once and saved in the run.
+
+It scores the test split when its answers are known (a Kaggle folder's truth/, or a VOC/COCO
+test split with masks) and otherwise the run's validation part of train (the competition's
+own case, where the test answers are hidden), and says which. It writes
+`evaluation/evaluation.json` and `evaluation/figures/*.png`, each figure with its caption;
+the report and the notebook only read them.
+"""
+
+from __future__ import annotations
+
+from .. import figures
+from ..data import ImageSet, read_answered_split, read_split
+from ..runfolder import Evaluation, Predictions, RunFolder, RunInfo
+from ..workflow.data import read_run_split
+from ..workflow.models import TrainedModels
+from ..workflow.predicting import predict_images
+from .classification import classification_scores
+from .examples import varied
+from .overview import data_overview, training_summary
+from .segmentation import segmentation_scores
+
+__all__ = ["evaluate"]
+
+
+def evaluate(folder: RunFolder, info: RunInfo, models: TrainedModels) -> Evaluation:
+    """Measure the run (see the module doc), save and return the evaluation."""
+    out = figures.FigureFolder(folder.layout.evaluation_dir / "figures")
+    train = read_split(info.data_dir, info.train_split)
+    test = read_split(info.data_dir, info.test_split)
+    answers, predictions, where = _answered(folder, info, models, test)
+    classification = segmentation = None
+    if models.classifier:
+        truth = answers.label_matrix()
+        rule = models.classification.rule
+        classification = classification_scores(predictions, truth, rule, where, out)
+    if predictions.masks and all(s.mask is not None for s in answers.samples):
+        masks = predictions.label_masks()
+        segmentation = segmentation_scores(masks, answers, where, out)
+    _examples(folder, info, test, out)
+    evaluation = Evaluation(
+        split=where,
+        data=data_overview(info, train, len(test), out),
+        training=training_summary(folder, info, models, out),
+        labelling=models.classification.rule.to_dict() if models.classifier else None,
+        classification=classification,
+        segmentation=segmentation,
+        figures=out.captions,
+    )
+    folder.write_evaluation(evaluation)
+    return evaluation
+
+
+def _answered(
+    folder: RunFolder, info: RunInfo, models: TrainedModels, test: ImageSet
+) -> tuple[ImageSet, Predictions, str]:
+    """(images with answers, their predictions, what they are in words): the test split
+    when its answers are known, else the validation part of train."""
+    answers = read_answered_split(info.data_dir, info.test_split)
+    if answers is not None:
+        path = folder.predictions_path("test")
+        saved = folder.read_predictions(path) if path.is_file() else None
+        if saved is None or saved.ids != answers.ids:
+            saved = predict_images(models, test, info)
+        return answers, saved, f"test split ({len(answers)} images)"
+    val = read_run_split(info, "val")
+    where = f"validation part of train ({len(val)} images; the test answers are hidden)"
+    return val, predict_images(models, val, info), where
+
+
+def _examples(folder: RunFolder, info: RunInfo, test: ImageSet, out) -> None:
+    """Test predictions of varied images (covering many predicted classes)."""
+    path = folder.predictions_path("test")
+    if not path.is_file():
+        return
+    predictions = folder.read_predictions(path)
+    if predictions.ids != test.ids:
+        return
+    masks = predictions.label_masks()
+    rows = []
+    for i in varied(predictions.labels, 6):
+        sample = test.samples[i]
+        panels = [sample.image] + ([figures.overlay(sample.image, masks[i])] if masks else [])
+        text = ", ".join(predictions.label_names(i)) or "-"
+        rows.append((f"{sample.id}\npredicted: {text}"[:60], panels))
+    titles = ["image", "prediction"][: len(rows[0][1])]
+    out.save(
+        "test_predictions",
+        figures.image_grid(rows, titles, info.classes),
+        "Predictions on test images chosen to show many predicted classes: the labels "
+        "(left) and the mask.",
+    )

@@ -1,0 +1,187 @@
+"""The report's five sections, in the assignment's order, built from what the run's steps
+wrote: run.json, the evaluation, the score, the study and the attack results."""
+
+from __future__ import annotations
+
+from ..runfolder import Evaluation, RunFolder, RunInfo
+from .document import Bullets, Paragraph, Section, Table, figures_matching, key_value_table, number
+from .findings import attack_findings, segmentation_findings, study_findings
+
+TITLES = (
+    "Overview and data",
+    "Classification",
+    "Segmentation",
+    "Adversarial attacks",
+    "Discussion",
+)
+
+
+def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -> Section:
+    d = evaluation.data
+    section = Section(TITLES[0])
+    section.add(
+        Paragraph(
+            f"vocvision trained a multi-label classifier and a semantic segmenter on "
+            f"{info.data_dir} ({d['train_images']} training images, {len(d['classes'])} "
+            f"classes{'' if d['has_background'] else ', no background class'}) and "
+            f"predicted its test split ({d['test_images']} images). The training images were "
+            f"split, stratified by label, into a training part ({d['train_part']}) and a "
+            f"validation part ({d['val_part']}) that chooses thresholds and the best epoch; "
+            f"scores below are on the {evaluation.split}."
+        ),
+        Table(
+            ["", "value"],
+            [
+                ["classes", ", ".join(d["classes"])],
+                ["labels per image (mean)", number(d["labels_per_image"], 2)],
+                ["image height (min / median / max)", " / ".join(map(str, d["height"]))],
+                ["image width (min / median / max)", " / ".join(map(str, d["width"]))],
+            ],
+            "The data.",
+        ),
+    )
+    score = folder.read_score()
+    if score:
+        halves = {k: score[k] for k in ("dice", "classification_dice", "segmentation_dice")}
+        section.add(key_value_table(halves, "Kaggle mean Dice of submission.csv, test split."))
+        seconds = score.get("seconds", {})
+        if seconds:
+            rows = [[stage, f"{value:.0f}"] for stage, value in seconds.items()]
+            section.add(Table(["stage", "seconds"], rows, "Wall time of each stage."))
+    else:
+        section.add(Paragraph("The test answers are hidden: submission.csv is not scored.", True))
+    folder_ = folder.layout.evaluation_dir / "figures"
+    section.add(
+        *figures_matching(
+            folder_, evaluation.figures, ("class_balance", "sample_images", "label_cooccurrence")
+        )
+    )
+    return section
+
+
+def classification_section(folder: RunFolder, evaluation: Evaluation) -> Section:
+    section = Section(TITLES[1])
+    training = evaluation.training.get("classifier")
+    c = evaluation.classification
+    if training is None or c is None:
+        return section.add(Paragraph("No classifier was trained in this run."))
+    section.add(
+        Paragraph(
+            f"Classifier: {training['backbone']} ({training['method']}: "
+            + (
+                "frozen ImageNet features, K-fold linear heads"
+                if training["method"] == "probe"
+                else "fine-tuned end to end"
+            )
+            + f") at {training['image_size']} px."
+        )
+    )
+    rule = evaluation.labelling
+    if rule:
+        how = (
+            "the classifier alone"
+            if rule["fusion_area_scale"] is None
+            else (
+                f"the classifier fused with the segmenter's class areas (scale "
+                f"{rule['fusion_area_scale']})"
+            )
+        )
+        threshold = rule["threshold"]
+        cut = "per-class thresholds" if isinstance(threshold, list) else f"threshold {threshold}"
+        chosen = f", chosen on the {rule['chosen_on']}" if rule.get("chosen_on") else ""
+        section.add(Paragraph(f"Labels come from {how} at {cut}{chosen}."))
+    section.add(key_value_table(c["summary"], f"Classification on the {evaluation.split}."))
+    rows = [
+        [
+            r["class"],
+            str(r["positives"]),
+            number(r["ap"], 3),
+            number(r["f1"], 3),
+            number(r["threshold"], 2),
+        ]
+        for r in c["per_class"]
+    ]
+    section.add(Table(["class", "positives", "AP", "F1", "threshold"], rows, "Per class."))
+    figures_dir = folder.layout.evaluation_dir / "figures"
+    section.add(
+        *figures_matching(
+            figures_dir, evaluation.figures, ("classifier_pr_curves", "classifier_curves")
+        )
+    )
+    study = folder.read_study()
+    if study:
+        _study_subsection(section.sub("Classification study"), study)
+    return section
+
+
+def _study_subsection(sub: Section, study: dict) -> None:
+    sub.add(Bullets(study_findings(study)))
+    columns = ("dice", "mAP", "f1_micro", "f1_macro")
+    for protocol, part in study.items():
+        rows = [[r.get("label", r["name"]), *(number(r[k]) for k in columns)] for r in part.rows]
+        caption = f"{protocol.replace('_', ' ')} ({part.images} images)."
+        sub.add(Table(["variant", *columns], rows, caption))
+
+
+def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -> Section:
+    section = Section(TITLES[2])
+    training = evaluation.training.get("segmenter")
+    s = evaluation.segmentation
+    if training is None:
+        return section.add(Paragraph("No segmenter was trained in this run."))
+    c = info.config.segmenter
+    views = f"flip + scales {list(c.tta_scales)}" if c.tta_flip else f"scales {list(c.tta_scales)}"
+    section.add(
+        Paragraph(
+            f"Segmenter: {training['arch']} over {training['backbone']}, trained at "
+            f"{training['image_size']} px; prediction at each image's own resolution with "
+            f"test-time augmentation ({views}){' and a dense CRF' if c.crf else ''}."
+        )
+    )
+    figures_dir = folder.layout.evaluation_dir / "figures"
+    if s is not None:
+        section.add(Bullets(segmentation_findings(s)))
+        section.add(key_value_table(s["summary"], f"Segmentation on the {evaluation.split}."))
+        names = ("segmenter_per_class_iou", "segmenter_confusion", "segmenter_best_worst")
+        section.add(*figures_matching(figures_dir, evaluation.figures, names))
+    section.add(
+        *figures_matching(figures_dir, evaluation.figures, ("segmenter_curves", "test_predictions"))
+    )
+    return section
+
+
+def attack_section(folder: RunFolder) -> Section:
+    section = Section(TITLES[3])
+    results = folder.read_attacks()
+    if results is None:
+        return section.add(Paragraph("No attacks were run (`vocvision attack RUN`)."))
+    section.add(
+        Paragraph(
+            f"Threat model: {results.threat_model}. {results.images} images of the "
+            f"run's {results.split} split.",
+            True,
+        ),
+        Bullets(attack_findings(results)),
+    )
+    columns = ("clean", "adversarial", "ratio", "fooling_rate", "success", "psnr", "ssim")
+    rows = [
+        [r.model, r.name, r.metric, *(number(getattr(r, k), 3) for k in columns)]
+        for r in results.rows
+    ]
+    section.add(Table(["model", "attack", "metric", *columns], rows, "Every attack measured."))
+    names = [name.removesuffix(".png") for name in results.figures]
+    section.add(*figures_matching(folder.layout.attacks_dir, results.figures, names))
+    return section
+
+
+def discussion_section(folder: RunFolder, evaluation: Evaluation) -> Section:
+    """What the run's numbers say, in sentences that quote only measured numbers."""
+    section = Section(TITLES[4])
+    points = []
+    if evaluation.segmentation:
+        points += segmentation_findings(evaluation.segmentation)[:2]
+    results = folder.read_attacks()
+    if results:
+        points += attack_findings(results)[:3]
+    section.add(Bullets(points) if points else Paragraph("Nothing was measured to discuss."))
+    return section

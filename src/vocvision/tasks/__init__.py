@@ -1,0 +1,29 @@
+"""Task objects: what the classifier and the segmenter are for (see `base.Task`)."""
+
+from __future__ import annotations
+
+from ..config import RunConfig
+from ..inference import LabellingRule
+from .base import AttackGoal, Task
+from .classification import ClassificationTask
+from .segmentation import SegmentationTask
+
+TASKS: dict[str, type[Task]] = {"classifier": ClassificationTask, "segmenter": SegmentationTask}
+
+
+def build_task(
+    name: str,
+    classes: list[str],
+    config: RunConfig,
+    has_background: bool = True,
+    rule: LabellingRule | None = None,
+) -> Task:
+    """The `name` task ("classifier" or "segmenter") over `classes` with its section of the
+    settled `config` (and, for the classifier, the labelling `rule`)."""
+    section = config.task(name)
+    if name == "classifier":
+        return ClassificationTask(classes, section, has_background, rule)
+    return SegmentationTask(classes, section, has_background)
+
+
+__all__ = ["TASKS", "AttackGoal", "ClassificationTask", "SegmentationTask", "Task", "build_task"]

@@ -1,0 +1,98 @@
+"""Which images a step works on: a data folder's default splits, the run's own train and
+validation parts, and the check that data and run agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..data import DataError, ImageSet, Sample, read_split
+from ..data.coco import coco_split_files, is_coco_layout
+from ..data.kaggle import is_kaggle_layout
+from ..data.validation import as_rgb, read_image_file
+from ..errors import RunFolderError
+from ..runfolder import RunInfo
+
+RUN_PARTS = ("train", "val")  # split names that mean the run's own parts of its train split
+
+
+def default_splits(data_dir: str | Path) -> tuple[str, str]:
+    """(train split, test split): Kaggle `train`/`test`; VOC and COCO `train`/`val` (or
+    `test`)."""
+    if is_kaggle_layout(data_dir):
+        return "train", "test"
+    if is_coco_layout(data_dir):
+        return "train", "val" if coco_split_files(data_dir, "val") else "test"
+    has_val = (Path(data_dir) / "ImageSets" / "Segmentation" / "val.txt").is_file()
+    return "train", "val" if has_val else "test"
+
+
+def read_run_split(info: RunInfo, split: str | None = None, data_dir=None) -> ImageSet:
+    """Images of `split` for a run: "train" and "val" are the run's own training and
+    validation parts of its training split; "test" (the default) is the data's test split;
+    any other name is that split of the data folder. `data_dir` replaces the run's data (then
+    every name is one of its splits); its classes must be the run's."""
+    split = split or "test"
+    if data_dir is not None and Path(data_dir).resolve() != Path(info.data_dir).resolve():
+        images = read_split(data_dir, split)
+        check_matches(info, images, Path(data_dir))
+        return images
+    if split in RUN_PARTS:
+        images = read_split(info.data_dir, info.train_split)
+        wanted = info.train_ids if split == "train" else info.val_ids
+        by_id = {s.id: i for i, s in enumerate(images.samples)}
+        lost = [i for i in wanted if i not in by_id]
+        if lost:
+            raise RunFolderError(
+                f"{info.data_dir}: {len(lost)} images of the run's {split} part are gone from "
+                f"split '{info.train_split}', e.g. {lost[0]}"
+            )
+        return images.subset([by_id[i] for i in wanted])
+    images = read_split(info.data_dir, info.test_split if split == "test" else split)
+    check_matches(info, images, Path(info.data_dir))
+    return images
+
+
+def check_matches(info: RunInfo, images: ImageSet, source: Path) -> None:
+    """Raise RunFolderError unless `images` have the run's classes (names and order), its
+    background setting and its mask coding."""
+    if images.classes != info.classes:
+        raise RunFolderError(
+            f"{source}: classes {_short(images.classes)} do not match the run's "
+            f"{_short(info.classes)} (names and order must be the same)"
+        )
+    if images.has_background != info.has_background:
+        said = {True: "has a background class", False: "has no background class"}
+        raise RunFolderError(
+            f"{source}: {said[images.has_background]}, the run's data "
+            f"{said[info.has_background].replace('has', 'had')}"
+        )
+    if images.coding != info.coding:
+        raise RunFolderError(
+            f"{source}: mask values {images.coding.to_dict()} differ from the run's "
+            f"{info.coding.to_dict()}"
+        )
+
+
+def _short(names: list[str]) -> str:
+    return f"{names[:6]}{' ...' if len(names) > 6 else ''} ({len(names)})"
+
+
+def images_from(inputs, classes: list[str], has_background: bool = True) -> ImageSet:
+    """An unlabelled ImageSet of H x W x 3 arrays, PIL images or image file paths (ids: the
+    file names' stems, else the positions)."""
+    samples = []
+    for index, item in enumerate(inputs):  # PIL is imported by the data readers already
+        if isinstance(item, str | Path):
+            path = Path(item)
+            image, sample_id = read_image_file(path), path.stem
+        elif isinstance(item, Image.Image):
+            image, sample_id = np.asarray(item.convert("RGB"), dtype=np.uint8).copy(), str(index)
+        else:
+            image, sample_id = as_rgb(np.asarray(item), f"image {index}"), str(index)
+        samples.append(Sample(sample_id, image))
+    if not samples:
+        raise DataError("no images to predict")
+    return ImageSet(classes, samples, has_background)

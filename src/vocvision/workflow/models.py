@@ -1,0 +1,78 @@
+"""A run's trained models, each with the task object that says how to use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from ..errors import RunFolderError
+from ..inference import LabellingRule
+from ..models import load_pretrained
+from ..runfolder import RunFolder, RunInfo
+from ..tasks import ClassificationTask, SegmentationTask, Task, build_task
+
+
+@dataclass
+class TrainedModel:
+    """A model in eval mode on the CPU and its task."""
+
+    task: Task
+    model: nn.Module
+
+
+@dataclass
+class TrainedModels:
+    """The run's trained models (the classifier, the segmenter, or both)."""
+
+    classifier: TrainedModel | None = None
+    segmenter: TrainedModel | None = None
+
+    def items(self) -> list[tuple[str, TrainedModel]]:
+        pairs = (("classifier", self.classifier), ("segmenter", self.segmenter))
+        return [(name, m) for name, m in pairs if m is not None]
+
+    def __contains__(self, name: str) -> bool:
+        return getattr(self, name, None) is not None
+
+    def __getitem__(self, name: str) -> TrainedModel:
+        found = getattr(self, name, None)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    @property
+    def classification(self) -> ClassificationTask | None:
+        return self.classifier.task if self.classifier else None
+
+    @property
+    def segmentation(self) -> SegmentationTask | None:
+        return self.segmenter.task if self.segmenter else None
+
+
+def make_task(info: RunInfo, name: str, rule: LabellingRule | None = None) -> Task:
+    """The run's `name` task with its settled configuration."""
+    return build_task(name, info.classes, info.config, info.has_background, rule)
+
+
+def load_models(folder: RunFolder, info: RunInfo) -> TrainedModels:
+    """Every model the run has weights for, loaded from its safetensors file (never from a
+    pickled checkpoint); the classifier's task carries the run's labelling rule."""
+    names = folder.trained_models(info)
+    if not names:
+        raise RunFolderError(
+            f"{folder.root}: no trained model (expected classifier/ or segmenter/ with "
+            "model.safetensors): train first"
+        )
+    # A configured threshold wins over a rule chosen on the validation split.
+    rule = folder.read_labelling() if info.config.classifier.threshold is None else None
+    loaded = {}
+    for name in names:
+        model, saved = load_pretrained(folder.model(name).root)
+        if saved.get("classes", info.classes) != info.classes:
+            raise RunFolderError(
+                f"{folder.model(name).config}: the model's classes {saved.get('classes')} are "
+                f"not the run's {info.classes}"
+            )
+        loaded[name] = TrainedModel(make_task(info, name, rule), model)
+    return TrainedModels(**loaded)

@@ -1,0 +1,64 @@
+"""The Kaggle submission of a run's predictions: validated in memory, then written atomically,
+and scored locally when the truth is known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data import read_split, write_truth
+from ..data.kaggle import is_kaggle_layout
+from ..errors import RunFolderError
+from ..inference import LabellingRule
+from ..runfolder import Predictions, RunInfo
+from ..submission import Score, check_rows, score_submission, submission_rows, write_table
+from ..submission.score import SOLUTION_FILE
+
+
+@dataclass
+class Submission:
+    """A written submission.csv and, when known, the truth it is scored against."""
+
+    path: Path
+    truth: Path | None = None
+
+    def score(self, truth: str | Path | None = None) -> Score:
+        """Kaggle mean Dice over all rows, and each half (`truth`: solution.csv or a folder
+        holding it; default the run's test truth)."""
+        truth = truth or self.truth
+        if truth is None:
+            raise RunFolderError(f"{self.path}: no truth to score against (test answers unknown)")
+        return score_submission(self.path, truth)
+
+
+def write_submission_of(
+    predictions: Predictions, path: str | Path, rule: LabellingRule | None = None
+) -> Path:
+    """Write `predictions` as submission.csv at `path`, after checking the rows in memory
+    (a failure leaves any earlier file untouched). `rule` re-labels the saved scores (e.g.
+    with another threshold); default: the predictions' own labels."""
+    if not predictions.masks:
+        raise RunFolderError("a submission needs segmentation masks: train the segmenter too")
+    labels = predictions.labels if rule is None else rule.labels(predictions.scores)
+    masks = predictions.label_masks()
+    k = len(predictions.classes)
+    table = submission_rows(predictions.ids, labels, masks, k)
+    sizes = {i: (k, k * m.size) for i, m in zip(predictions.ids, masks, strict=True)}
+    problems = check_rows(table, predictions.ids, sizes)
+    if problems:
+        raise RunFolderError(f"{path}: invalid submission: {'; '.join(problems[:3])}")
+    write_table(path, table)
+    return Path(path)
+
+
+def test_truth(info: RunInfo, root: Path) -> Path | None:
+    """The solution for the run's test split: a Kaggle folder's `truth/`, or written into the
+    run from the test masks of a VOC/COCO folder; None when the answers are unknown."""
+    data_dir = info.data_dir
+    if is_kaggle_layout(data_dir):
+        truth = Path(data_dir) / "truth"
+        return truth if (truth / SOLUTION_FILE).is_file() else None
+    test = read_split(data_dir, info.test_split)
+    if any(s.mask is None for s in test.samples):
+        return None
+    return write_truth(test, root)
