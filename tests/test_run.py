@@ -29,8 +29,9 @@ def tiny_config(epochs: int = 1, method: str = "probe") -> RunConfig:
 
 @pytest.fixture(scope="module")
 def finished(kaggle_dir, tmp_path_factory):
-    """(run, score) of the whole job on the tiny set."""
-    return vv.run(kaggle_dir, tmp_path_factory.mktemp("run"), tiny_config(), progress=False)
+    """(run, score) of the job's training, prediction and report on the tiny set."""
+    root = tmp_path_factory.mktemp("run")
+    return vv.run(kaggle_dir, root, tiny_config(), only=("classify", "segment"))
 
 
 def test_the_notebook_example_runs(kaggle_dir, tmp_path):

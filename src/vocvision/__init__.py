@@ -9,6 +9,7 @@ adversarial attacks and a report.
 
 from .api import Run, run, train
 from .config import ClassifierConfig, RunConfig, SegmenterConfig
+from .launcher import quiet
 
 __version__ = "0.2.0"
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "RunConfig",
     "SegmenterConfig",
     "__version__",
+    "quiet",
     "run",
     "train",
 ]

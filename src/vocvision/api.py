@@ -13,17 +13,20 @@ Every CLI command is a thin call of one of these.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from PIL import Image
 
 from . import figures
 from .config import RunConfig
 from .data import ImageSet
+from .errors import RunFolderError
 from .evaluation import evaluate
+from .job import DEFAULT_BUDGET_S, PARTS, run_job
+from .job.budget import Reporter
 from .layout import MODEL_NAMES
-from .report import write_report
+from .report import write_notebook, write_report
 from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo
 from .submission import Score
 from .workflow.data import images_from, read_run_split
@@ -32,6 +35,8 @@ from .workflow.predicting import predict_images
 from .workflow.robustness import AttackSettings, attack_run
 from .workflow.submitting import Submission, test_truth, write_submission_of
 from .workflow.training import train_run
+
+__all__ = ["Run", "run", "train"]
 
 
 class Run:
@@ -165,9 +170,29 @@ class Run:
         return evaluate(self.folder, self.info, self.models)
 
     def report(self) -> Path:
-        """Evaluate the run and write report.html; returns its path."""
+        """Evaluate the run and write report.html (and report.ipynb); returns its path."""
         self.evaluate()
+        write_notebook(self.folder)
         return write_report(self.folder)
+
+    def notebook(self) -> Path:
+        """Write report.ipynb from what the run holds (evaluated first if it is not yet)."""
+        if self.folder.read_evaluation() is None:
+            self.evaluate()
+        return write_notebook(self.folder)
+
+    def figure(self, name: str) -> Image.Image:
+        """A figure the run saved (evaluation or attacks), e.g. "class_balance", as an image
+        (a notebook shows it)."""
+        for folder in (
+            self.folder.layout.evaluation_dir / "figures",
+            self.folder.layout.attacks_dir,
+        ):
+            path = folder / f"{name}.png"
+            if path.is_file():
+                with Image.open(path) as image:
+                    return image.copy()
+        raise RunFolderError(f"{self.root}: no figure '{name}' (evaluate or attack first)")
 
 
 def train(
@@ -187,21 +212,15 @@ def run(
     data: str | Path,
     out: str | Path,
     config: RunConfig | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    only: tuple[str, ...] = PARTS,
     resume: bool = False,
-    progress: bool = True,
+    reporter: Reporter | None = None,
 ) -> tuple[Run, Score | None]:
-    """The whole job: train both models, predict the test split, write submission.csv, score
-    it when the answers are known, evaluate and write the report."""
-    seconds = {}
-    started = time.perf_counter()
-    trained = train(data, out, config, resume=resume, progress=progress)
-    seconds["train"] = time.perf_counter() - started
-    started = time.perf_counter()
-    trained.predict(split="test")
-    seconds["predict"] = time.perf_counter() - started
-    submission = trained.submit()
-    score = submission.score() if submission.truth else None
-    if score is not None:
-        trained.folder.write_score(score, seconds)
-    trained.report()
-    return trained, score
+    """The whole job in `budget_s` seconds (see `vocvision.job`): train both models and
+    the from-scratch baselines, predict the test split, write and score submission.csv,
+    attack, evaluate, write report.html and report.ipynb. `only` keeps some parts
+    (classify, segment, baselines, attack). Returns the run and its score (None when the
+    test answers are hidden)."""
+    context = run_job(data, out, config, budget_s, only, resume, reporter)
+    return Run.load(context.folder.root), context.score

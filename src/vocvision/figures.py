@@ -60,9 +60,11 @@ def image_grid(
     rows: Sequence[tuple[str, Sequence[np.ndarray]]],
     titles: Sequence[str],
     classes: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Figure:
     """A grid with one row per (label, panels) entry; `titles` head the columns. With
-    `classes`, a legend gives the mask colour of each class (class k has palette colour k)."""
+    `classes`, a legend gives the mask colour of each class (class k has palette colour k);
+    `notes` (one per row) are printed to the right of their row."""
     fig = Figure(figsize=(2.6 * len(titles), 2.1 * len(rows)))
     axes = fig.subplots(len(rows), len(titles), squeeze=False)
     for r, (label, panels) in enumerate(rows):
@@ -73,6 +75,9 @@ def image_grid(
             if r == 0:
                 axes[r, c].set_title(titles[c], fontsize=9)
         axes[r, 0].set_ylabel(label, fontsize=8)
+        if r < len(notes):
+            last = axes[r, len(panels) - 1]
+            last.text(1.06, 0.5, notes[r], transform=last.transAxes, va="center", fontsize=8)
     if classes:
         handles = [Patch(color=PALETTE[k + 1] / 255, label=name) for k, name in enumerate(classes)]
         fig.legend(

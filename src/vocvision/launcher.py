@@ -1,9 +1,15 @@
-"""Process set-up that must happen before Python allocates much: the allocator and threads."""
+"""Process set-up: the allocator and threads (before Python allocates much), a quiet console
+and a log file."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 # glibc allocator settings that keep large tensor buffers mapped instead of returning them to
 # the OS after every op; 1.3-8x faster CPU training/inference on our 2-core machines. glibc
@@ -25,3 +31,40 @@ def configure_threads() -> None:
     import torch
 
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+
+
+THIRD_PARTY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric",
+                       "pytorch_lightning")  # fmt: skip
+THIRD_PARTY_MODULES = (
+    r"(lightning|lightning_fabric|pytorch_lightning|torchmetrics|timm|torch)(\.|$)"
+)
+
+
+def quiet(verbose: bool = False) -> None:
+    """Turn off third-party tips, info lines and warnings (Lightning's "Tip", "GPU
+    available", deprecations), keeping vocvision's own messages; `verbose` keeps them all."""
+    if verbose:
+        return
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module=THIRD_PARTY_MODULES)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*(does not have many workers|logging interval)")
+
+
+@contextmanager
+def logging_to(path: Path) -> Iterator[Path]:
+    """Copy the log (vocvision's messages, third-party warnings) into the file `path` while
+    the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()

@@ -10,6 +10,8 @@
     RUN/evaluation/evaluation.json      metrics on the answered split, + figures/*.png
     RUN/attacks/results.json            the attack suite's rows, + figures and PGD images
     RUN/study/study.json                the classification ablations
+    RUN/baselines/<model>/              the from-scratch baselines (each a run folder)
+    RUN/job.json                        `vocvision run`: each stage's budget, time, outcome
     RUN/report.html, RUN/logs/          the report; the console log of each command
 
 `runfolder` reads and writes what these paths hold, typed; nothing else builds run paths.
@@ -143,6 +145,16 @@ class RunLayout:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def job(self) -> Path:
+        return self.root / "job.json"
+
+    def baseline(self, name: str) -> Path:
+        """The run folder of a from-scratch baseline (`classifier` or `segmenter`)."""
+        if name not in MODEL_NAMES:
+            raise ValueError(f"unknown model '{name}'; choose from {MODEL_NAMES}")
+        return self.root / "baselines" / name
 
 
 def _short_hash(path: Path) -> str:

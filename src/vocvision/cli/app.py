@@ -1,8 +1,14 @@
-"""The typer application, its console and what every command shares."""
+"""The typer application, its console and what every command shares: `--verbose`, the
+progress display, the log file in the run folder, the one-line errors."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -10,7 +16,8 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from ..errors import VocvisionError
-from ..launcher import configure_threads, reexec_with_malloc_settings
+from ..launcher import configure_threads, logging_to, quiet, reexec_with_malloc_settings
+from ..layout import RunLayout
 
 app = typer.Typer(
     add_completion=False,
@@ -19,6 +26,21 @@ app = typer.Typer(
     help="Train, predict, submit, score, attack and report on a small labelled image set.",
 )
 console = Console()
+state = {"verbose": False}
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show Lightning's progress bars, logs and warnings.")
+    ] = False,
+) -> None:
+    """Train, predict, submit, score, attack and report on a small labelled image set."""
+    state["verbose"] = verbose
+    quiet(verbose)
+    for handler in logging.getLogger().handlers:  # the console: warnings only, unless verbose
+        if isinstance(handler, RichHandler):
+            handler.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def print_score(score) -> None:
@@ -27,6 +49,14 @@ def print_score(score) -> None:
     for name, value in score.as_dict().items():
         table.add_row(name, f"{value:.4f}")
     console.print(table)
+
+
+@contextmanager
+def command_log(run_dir: Path, command: str) -> Iterator[Path]:
+    """While a command runs, its log also goes to RUN/logs/<command>-<time>.log."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with logging_to(RunLayout(run_dir).logs / f"{command}-{stamp}.log") as path:
+        yield path
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -102,3 +103,21 @@ def with_training_options(command):
     wrapper.__signature__ = inspect.Signature(kept + added)
     wrapper.__annotations__ = {p.name: p.annotation for p in kept + added}
     return wrapper
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration like "45m", "1h30m", "90s" or "2700" (seconds)."""
+    value = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    else:
+        parts = re.fullmatch(
+            r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", value
+        )
+        if not value or parts is None:
+            raise typer.BadParameter(f"'{text}': expected a duration like 45m, 1h30m or 2700s")
+        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = 3600 * h + 60 * m + s
+    if seconds <= 0:
+        raise typer.BadParameter(f"'{text}': the budget must be above 0")
+    return seconds

@@ -10,9 +10,11 @@ import typer
 from .. import api
 from ..config import RunConfig
 from ..data import write_synthetic_dataset
+from ..job import PARTS
 from ..layout import MODEL_NAMES
-from .app import app, console, print_score
-from .options import with_training_options
+from .app import app, command_log, console, print_score, state
+from .options import parse_duration, with_training_options
+from .progress import RichReporter
 
 DataArg = Annotated[Path, typer.Argument(help="Kaggle, VOC or COCO-layout data folder.")]
 RunArg = Annotated[Path, typer.Argument(help="Run folder (from `train` or `run`).")]
@@ -20,17 +22,48 @@ OutOption = Annotated[Path, typer.Option(help="Run folder.")]
 Resume = Annotated[bool, typer.Option(help="Continue from each model's last.ckpt.")]
 
 
+Budget = Annotated[
+    str,
+    typer.Option(help="Time for the whole job: 45m, 1h30m, 2700s; stages that do not fit are "
+                 "skipped and the report says so (a GPU user raises it)."),
+]  # fmt: skip
+Only = Annotated[
+    str | None,
+    typer.Option(help=f"Only these parts, comma-separated: {','.join(PARTS)} (predicting and "
+                 "the report always run)."),
+]  # fmt: skip
+
+
+def _finish(trained: api.Run, score) -> None:
+    if score:
+        print_score(score)
+    layout = trained.folder.layout
+    for name, path in (("submission", layout.submission), ("report", layout.report),
+                       ("notebook", layout.notebook)):  # fmt: skip
+        if path.is_file():
+            console.print(f"{name + ':':<12}{path}")
+
+
+def _job(data: Path, out: Path, config: RunConfig, budget: str, only: str | None, resume: bool):
+    seconds = parse_duration(budget)
+    parts = tuple(p.strip() for p in only.split(",")) if only else PARTS
+    with command_log(out, "run"), RichReporter(console, seconds) as reporter:
+        return api.run(data, out, config, seconds, parts, resume, reporter)
+
+
 @app.command()
 @with_training_options
 def run(
-    data: DataArg, config: RunConfig, out: OutOption = Path("runs/run"), resume: Resume = False
+    data: DataArg,
+    config: RunConfig,
+    out: OutOption = Path("runs/run"),
+    budget: Budget = "45m",
+    only: Only = None,
+    resume: Resume = False,
 ) -> None:
-    """Train both models, predict the test split, write submission.csv, score it, report."""
-    trained, score = api.run(data, out, config, resume=resume)
-    if score:
-        print_score(score)
-    console.print(f"submission: {trained.folder.layout.submission}")
-    console.print(f"report:     {trained.folder.layout.report}")
+    """The whole assignment: both models and their from-scratch baselines, predictions,
+    submission.csv and its score, the attack suite, report.html and report.ipynb."""
+    _finish(*_job(data, out, config, budget, only, resume))
 
 
 @app.command()
@@ -43,7 +76,9 @@ def train(
     resume: Resume = False,
 ) -> None:
     """Train the classifier and/or the segmenter into OUT/<model>/."""
-    trained = api.train(data, out, config, tuple(model or MODEL_NAMES), resume)
+    with command_log(out, "train"):
+        trained = api.train(data, out, config, tuple(model or MODEL_NAMES), resume,
+                            progress=state["verbose"])  # fmt: skip
     for name in trained.folder.trained_models(trained.info):
         console.print(f"{name}: {trained.folder.model(name).weights}")
 
@@ -51,9 +86,10 @@ def train(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Demo folder (data/ and run/ inside).")] = Path("demo"),
-    images: Annotated[int, typer.Option(help="Synthetic training images.")] = 160,
-    epochs: Annotated[int, typer.Option(help="Epochs for each model.")] = 8,
+    images: Annotated[int, typer.Option(help="Synthetic training images.", min=8)] = 160,
+    epochs: Annotated[int, typer.Option(help="Epochs for each model.", min=1)] = 8,
     pretrained: Annotated[str, typer.Option(help="package | hub | none | PATH.")] = "package",
+    budget: Budget = "4m",
 ) -> None:
     """Generate the built-in synthetic dataset and run the whole job on it."""
     data = out / "data"
@@ -61,10 +97,7 @@ def demo(
     config = RunConfig()
     for task in (config.classifier, config.segmenter):
         task.epochs, task.pretrained, task.image_size = epochs, pretrained, 128
-    trained, score = api.run(data, out / "run", config)
-    print_score(score)
-    console.print(f"submission: {trained.folder.layout.submission}")
-    console.print(f"report:     {trained.folder.layout.report}")
+    _finish(*_job(data, out / "run", config, budget, None, False))
 
 
 @app.command()
@@ -114,5 +147,15 @@ def submit(
 
 @app.command()
 def report(run_dir: RunArg) -> None:
-    """Evaluate the run and (re)write RUN_DIR/report.html."""
-    console.print(f"report: {api.Run.load(run_dir).report()}")
+    """Evaluate the run and (re)write RUN_DIR/report.html and report.ipynb."""
+    with command_log(run_dir, "report"):
+        path = api.Run.load(run_dir).report()
+    console.print(f"report: {path}")
+
+
+@app.command()
+def notebook(run_dir: RunArg) -> None:
+    """Write RUN_DIR/report.ipynb: the report's sections with code cells that redo each step."""
+    with command_log(run_dir, "notebook"):
+        path = api.Run.load(run_dir).notebook()
+    console.print(f"notebook: {path}")

@@ -16,6 +16,7 @@ from ..workflow.data import read_run_split
 from ..workflow.models import TrainedModels
 from ..workflow.predicting import predict_images
 from .classification import classification_scores
+from .comparisons import baseline_scores, dice_at_half, inference_views
 from .examples import varied
 from .overview import data_overview, training_summary
 from .segmentation import segmentation_scores
@@ -34,9 +35,11 @@ def evaluate(folder: RunFolder, info: RunInfo, models: TrainedModels) -> Evaluat
         truth = answers.label_matrix()
         rule = models.classification.rule
         classification = classification_scores(predictions, truth, rule, where, out)
+        classification["dice_at_half"] = dice_at_half(predictions.probabilities, truth, rule)
     if predictions.masks and all(s.mask is not None for s in answers.samples):
         masks = predictions.label_masks()
         segmentation = segmentation_scores(masks, answers, where, out)
+        segmentation["views"] = inference_views(info, models, answers, masks)
     _examples(folder, info, test, out)
     evaluation = Evaluation(
         split=where,
@@ -46,6 +49,7 @@ def evaluate(folder: RunFolder, info: RunInfo, models: TrainedModels) -> Evaluat
         classification=classification,
         segmentation=segmentation,
         figures=out.captions,
+        baselines=baseline_scores(folder, answers),
     )
     folder.write_evaluation(evaluation)
     return evaluation

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ..errors import RunFolderError
 from ..runfolder import RunFolder
+from .discussion import discussion_section
 from .document import Document
 from .sections import (
     attack_section,
     classification_section,
-    discussion_section,
     overview_section,
     segmentation_section,
 )
@@ -27,6 +27,6 @@ def build_document(folder: RunFolder) -> Document:
             classification_section(folder, evaluation),
             segmentation_section(folder, info, evaluation),
             attack_section(folder),
-            discussion_section(folder, evaluation),
+            discussion_section(evaluation, folder.read_attacks()),
         ],
     )

@@ -16,8 +16,8 @@ from .document import Bullets, Document, FigureRef, Improvement, Paragraph, Sect
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222;
 line-height:1.45}h1{border-bottom:2px solid #4a7ab5}h2{margin-top:1.8em;color:#2d4f7c}
 h3{color:#2d4f7c}table{border-collapse:collapse;margin:.6em 0}
-td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}th{background:#f3f6fa}
-td:first-child,th:first-child{text-align:left}caption{caption-side:bottom;color:#555;
+td,th{border:1px solid #ccc;padding:3px 9px;text-align:left}th{background:#f3f6fa}
+td.n{text-align:right}caption{caption-side:bottom;color:#555;
 font-size:.9em;text-align:left;padding-top:.3em}figure{margin:1.2em 0}img{max-width:100%}
 figcaption{color:#444;font-size:.92em}.note{color:#555;font-size:.9em}
 .improvement{border-left:4px solid #3a9a4a;background:#eef8ef;padding:.4em .8em}
@@ -59,10 +59,7 @@ class _Renderer:
     def table(self, table: Table) -> str:
         self.tables += 1
         head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-            for row in table.rows
-        )
+        body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in table.rows)
         caption = f"Table {self.tables}: {table.caption}" if table.caption else ""
         return (
             f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
@@ -76,6 +73,13 @@ class _Renderer:
         for i, sub in enumerate(section.subsections, start=1):
             parts.append(self.section(sub, f"{number}.{i}", level + 1))
         return "".join(parts)
+
+
+def _cell(value) -> str:
+    """A table cell; numbers are right-aligned."""
+    text = str(value)
+    numeric = text.replace(".", "", 1).replace("-", "", 1).replace("+", "", 1).isdigit()
+    return f'<td class="n">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
 
 
 def _contents(document: Document) -> str:

@@ -1,19 +1,19 @@
-"""The report's five sections, in the assignment's order, built from what the run's steps
-wrote: run.json, the evaluation, the score, the study and the attack results."""
+"""The report's first four sections, in the assignment's order, built from what the run's
+steps wrote: run.json, job.json, the evaluation, the score, the study and the attacks."""
 
 from __future__ import annotations
 
 from ..runfolder import Evaluation, RunFolder, RunInfo
 from .document import Bullets, Paragraph, Section, Table, figures_matching, key_value_table, number
 from .findings import attack_findings, segmentation_findings, study_findings
+from .improvements import classification_improvements, segmentation_improvements
 
-TITLES = (
-    "Overview and data",
-    "Classification",
-    "Segmentation",
-    "Adversarial attacks",
-    "Discussion",
-)
+TITLES = ("Overview and data", "Classification", "Segmentation", "Adversarial attacks",
+          "Discussion")  # fmt: skip
+
+
+def _figures(folder: RunFolder, evaluation: Evaluation, *names: str) -> list:
+    return figures_matching(folder.layout.evaluation_dir / "figures", evaluation.figures, names)
 
 
 def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -> Section:
@@ -44,18 +44,16 @@ def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -
     if score:
         halves = {k: score[k] for k in ("dice", "classification_dice", "segmentation_dice")}
         section.add(key_value_table(halves, "Kaggle mean Dice of submission.csv, test split."))
-        seconds = score.get("seconds", {})
-        if seconds:
-            rows = [[stage, f"{value:.0f}"] for stage, value in seconds.items()]
-            section.add(Table(["stage", "seconds"], rows, "Wall time of each stage."))
     else:
         section.add(Paragraph("The test answers are hidden: submission.csv is not scored.", True))
-    folder_ = folder.layout.evaluation_dir / "figures"
-    section.add(
-        *figures_matching(
-            folder_, evaluation.figures, ("class_balance", "sample_images", "label_cooccurrence")
-        )
-    )
+    job = folder.read_job()
+    if job:
+        rows = [[s.name, f"{s.allotted_s:.0f}", f"{s.seconds:.0f}", s.status, s.note]
+                for s in job.stages]  # fmt: skip
+        caption = f"The stages of `vocvision run` in a budget of {job.budget_s / 60:.0f} minutes."
+        section.add(Table(["stage", "share s", "took s", "status", "what"], rows, caption))
+    section.add(*_figures(folder, evaluation, "class_balance", "sample_images",
+                          "label_cooccurrence"))  # fmt: skip
     return section
 
 
@@ -65,49 +63,30 @@ def classification_section(folder: RunFolder, evaluation: Evaluation) -> Section
     c = evaluation.classification
     if training is None or c is None:
         return section.add(Paragraph("No classifier was trained in this run."))
+    probe = training["method"] == "probe"
+    how = "frozen ImageNet features, K-fold linear heads" if probe else "fine-tuned end to end"
     section.add(
-        Paragraph(
-            f"Classifier: {training['backbone']} ({training['method']}: "
-            + (
-                "frozen ImageNet features, K-fold linear heads"
-                if training["method"] == "probe"
-                else "fine-tuned end to end"
-            )
-            + f") at {training['image_size']} px."
-        )
-    )
+        Paragraph(f"Classifier: {training['backbone']} ({training['method']}: {how}) at "
+                  f"{training['image_size']} px."),
+        *classification_improvements(evaluation, training),
+    )  # fmt: skip
     rule = evaluation.labelling
     if rule:
-        how = (
-            "the classifier alone"
-            if rule["fusion_area_scale"] is None
-            else (
-                f"the classifier fused with the segmenter's class areas (scale "
-                f"{rule['fusion_area_scale']})"
-            )
-        )
+        fused = rule["fusion_area_scale"] is not None
+        how = (f"the classifier fused with the segmenter's class areas (scale "
+               f"{rule['fusion_area_scale']})" if fused else "the classifier alone")  # fmt: skip
         threshold = rule["threshold"]
         cut = "per-class thresholds" if isinstance(threshold, list) else f"threshold {threshold}"
         chosen = f", chosen on the {rule['chosen_on']}" if rule.get("chosen_on") else ""
         section.add(Paragraph(f"Labels come from {how} at {cut}{chosen}."))
     section.add(key_value_table(c["summary"], f"Classification on the {evaluation.split}."))
     rows = [
-        [
-            r["class"],
-            str(r["positives"]),
-            number(r["ap"], 3),
-            number(r["f1"], 3),
-            number(r["threshold"], 2),
-        ]
+        [r["class"], str(r["positives"]), number(r["ap"], 3), number(r["f1"], 3),
+         number(r["threshold"], 2)]
         for r in c["per_class"]
-    ]
+    ]  # fmt: skip
     section.add(Table(["class", "positives", "AP", "F1", "threshold"], rows, "Per class."))
-    figures_dir = folder.layout.evaluation_dir / "figures"
-    section.add(
-        *figures_matching(
-            figures_dir, evaluation.figures, ("classifier_pr_curves", "classifier_curves")
-        )
-    )
+    section.add(*_figures(folder, evaluation, "classifier_pr_curves", "classifier_curves"))
     study = folder.read_study()
     if study:
         _study_subsection(section.sub("Classification study"), study)
@@ -138,15 +117,13 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
             f"test-time augmentation ({views}){' and a dense CRF' if c.crf else ''}."
         )
     )
-    figures_dir = folder.layout.evaluation_dir / "figures"
     if s is not None:
+        section.add(*segmentation_improvements(evaluation, training))
         section.add(Bullets(segmentation_findings(s)))
         section.add(key_value_table(s["summary"], f"Segmentation on the {evaluation.split}."))
-        names = ("segmenter_per_class_iou", "segmenter_confusion", "segmenter_best_worst")
-        section.add(*figures_matching(figures_dir, evaluation.figures, names))
-    section.add(
-        *figures_matching(figures_dir, evaluation.figures, ("segmenter_curves", "test_predictions"))
-    )
+        section.add(*_figures(folder, evaluation, "segmenter_per_class_iou",
+                              "segmenter_confusion", "segmenter_best_worst"))  # fmt: skip
+    section.add(*_figures(folder, evaluation, "segmenter_curves", "test_predictions"))
     return section
 
 
@@ -156,13 +133,12 @@ def attack_section(folder: RunFolder) -> Section:
     if results is None:
         return section.add(Paragraph("No attacks were run (`vocvision attack RUN`)."))
     section.add(
-        Paragraph(
-            f"Threat model: {results.threat_model}. {results.images} images of the "
-            f"run's {results.split} split.",
-            True,
-        ),
+        Paragraph(f"Threat model: {results.threat_model}. {results.images} images of the "
+                  f"run's {results.split} split.", True),
         Bullets(attack_findings(results)),
-    )
+    )  # fmt: skip
+    if results.skipped:
+        section.add(Paragraph(f"Left out to fit the time budget: {'; '.join(results.skipped)}."))
     columns = ("clean", "adversarial", "ratio", "fooling_rate", "success", "psnr", "ssim")
     rows = [
         [r.model, r.name, r.metric, *(number(getattr(r, k), 3) for k in columns)]
@@ -171,17 +147,4 @@ def attack_section(folder: RunFolder) -> Section:
     section.add(Table(["model", "attack", "metric", *columns], rows, "Every attack measured."))
     names = [name.removesuffix(".png") for name in results.figures]
     section.add(*figures_matching(folder.layout.attacks_dir, results.figures, names))
-    return section
-
-
-def discussion_section(folder: RunFolder, evaluation: Evaluation) -> Section:
-    """What the run's numbers say, in sentences that quote only measured numbers."""
-    section = Section(TITLES[4])
-    points = []
-    if evaluation.segmentation:
-        points += segmentation_findings(evaluation.segmentation)[:2]
-    results = folder.read_attacks()
-    if results:
-        points += attack_findings(results)[:3]
-    section.add(Bullets(points) if points else Paragraph("Nothing was measured to discuss."))
     return section

@@ -24,6 +24,8 @@ from .records import (
     AttackResults,
     AttackRow,
     Evaluation,
+    JobRecord,
+    JobStage,
     Predictions,
     RunInfo,
     StudySection,
@@ -34,6 +36,8 @@ __all__ = [
     "AttackResults",
     "AttackRow",
     "Evaluation",
+    "JobRecord",
+    "JobStage",
     "Predictions",
     "RunFolder",
     "RunInfo",
@@ -186,3 +190,10 @@ class RunFolder:
         if not path.is_file():
             return None
         return Evaluation.from_dict(_read_json(path, "evaluation"))
+
+    def write_job(self, job: JobRecord) -> None:
+        write_json(self.layout.job, job.to_dict())
+
+    def read_job(self) -> JobRecord | None:
+        path = self.layout.job
+        return JobRecord.from_dict(_read_json(path, "job record")) if path.is_file() else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -207,6 +206,7 @@ class Evaluation:
     classification: dict | None
     segmentation: dict | None
     figures: dict[str, str] = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)  # model -> label and summary metrics
 
     @classmethod
     def from_dict(cls, data: dict) -> Evaluation:
@@ -214,6 +214,28 @@ class Evaluation:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def finite_or_none(value: float) -> float | None:
-    """JSON has no NaN: a missing value is null."""
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+@dataclass
+class JobStage:
+    """One stage of `vocvision run`: its share of the budget, the time it took, and whether
+    it ran ("done"), was left out by `--only` ("not asked") or did not fit ("skipped")."""
+
+    name: str
+    allotted_s: float
+    seconds: float = 0.0
+    status: str = "done"
+    note: str = ""
+
+
+@dataclass
+class JobRecord:
+    """job.json: the budget of a `vocvision run` and what each stage did with its share."""
+
+    budget_s: float
+    stages: list[JobStage] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> JobRecord:
+        return cls(data["budget_s"], [JobStage(**s) for s in data.get("stages", [])])

@@ -69,26 +69,27 @@ class SegmentationTask(Task):
     def validation_logs(self, scores: dict) -> dict[str, float]:
         return {"val/mIoU": scores["mIoU"], "val/dice": scores["kaggle_dice"]}
 
-    def inference_options(self, tta: bool = True) -> dict:
+    def inference_options(self, tta: bool = True, crf: bool | None = None) -> dict:
         """`predict_masks`'s size, square, tile, flip, scales and crf from the config (one
-        view without `tta`; the CRF stays)."""
+        view without `tta`; the CRF stays unless `crf` says otherwise)."""
         c = self.config
         options = {
             "size": c.image_size if c.inference_side is None else c.inference_side,
             "square": c.inference_square,
             "tile": c.tile_size,
-            "crf": bool(c.crf),
+            "crf": bool(c.crf) if crf is None else crf,
         }
         if tta:
             options |= {"flip": c.tta_flip, "scales": tuple(c.tta_scales)}
         return options
 
     def predict(
-        self, model, pixels, tta=True, fast=True, compile_model=False, allowed=None
+        self, model, pixels, tta=True, fast=True, compile_model=False, allowed=None, crf=None
     ) -> list[np.ndarray]:
         """One H x W uint8 label mask per image, at its own resolution; `allowed` (N x K
-        booleans) restricts each image to background and those classes."""
-        options = self.inference_options(tta)
+        booleans) restricts each image to background and those classes; `crf` overrides the
+        config's dense CRF."""
+        options = self.inference_options(tta, crf)
         return predict_masks(
             model, pixels, fast=fast, allowed=allowed, compile_model=compile_model, **options
         )

@@ -1,9 +1,18 @@
 """Training: one Lightning module over the task objects, the fit loop, and the probe's
 closed-form fit."""
 
+from .budget import EpochBudget
 from .checkpoints import read_checkpoint
 from .fit import fit_model, save_model
 from .module import TaskModule
 from .probe import fit_probe, read_oof
 
-__all__ = ["TaskModule", "fit_model", "fit_probe", "read_checkpoint", "read_oof", "save_model"]
+__all__ = [
+    "EpochBudget",
+    "TaskModule",
+    "fit_model",
+    "fit_probe",
+    "read_checkpoint",
+    "read_oof",
+    "save_model",
+]

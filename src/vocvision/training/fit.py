@@ -4,6 +4,7 @@ best weights end up as a plain safetensors model file."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
@@ -28,6 +29,7 @@ def fit_model(
     layout: ModelLayout,
     resume: bool = False,
     progress: bool = True,
+    callbacks: Sequence[L.Callback] = (),
 ) -> bool:
     """Train `task`'s model on `train` (the best epoch by `task.monitor` on `val`) into
     `layout`: Lightning checkpoints (`last.ckpt` after every epoch, for `resume`), logs, and
@@ -42,7 +44,7 @@ def fit_model(
     # last.ckpt is written at the end of an epoch: that epoch is done, its log rows stay.
     done_epochs = read_checkpoint(resume_from)["epoch"] + 1 if resume_from else 0
     module = TaskModule(task, task.build_model(), task.training_loss(train))
-    trainer = _trainer(task, config, layout, done_epochs, progress)
+    trainer = _trainer(task, config, layout, done_epochs, progress, callbacks)
     datamodule = ImageSetDataModule(
         train,
         val,
@@ -68,7 +70,12 @@ def fit_model(
 
 
 def _trainer(
-    task: Task, config: RunConfig, layout: ModelLayout, done_epochs: int, progress: bool
+    task: Task,
+    config: RunConfig,
+    layout: ModelLayout,
+    done_epochs: int,
+    progress: bool,
+    callbacks: Sequence[L.Callback],
 ) -> L.Trainer:
     """A Trainer with the best (by `task.monitor`) and last checkpoints, early stopping, and
     CSV (history of `done_epochs` kept) and TensorBoard logs in `layout`."""
@@ -101,6 +108,7 @@ def _trainer(
             last,
             LearningRateMonitor(),
             EarlyStopping(task.monitor, mode="max", patience=c.patience),
+            *callbacks,
         ],
         logger=[
             ResumableCSVLogger(layout.root, name=layout.logs.name, version="", history=history),

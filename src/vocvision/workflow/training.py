@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+import lightning as L
 
 from ..config import RunConfig
 from ..data import DataError, ImageSet, read_split, stratified_split
@@ -27,9 +30,11 @@ def train_run(
     models: tuple[str, ...] = MODEL_NAMES,
     resume: bool = False,
     progress: bool = True,
+    callbacks: Sequence[L.Callback] = (),
 ) -> RunInfo:
     """Train `models` on the train split of `data_dir` into the run folder `root`; returns
-    the run's description (also saved as run.json)."""
+    the run's description (also saved as run.json). `callbacks` go to Lightning (e.g. a
+    time budget, a progress display)."""
     config = (config or RunConfig()).validate()
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
@@ -58,7 +63,7 @@ def train_run(
         task = make_task(info, name)
         layout = folder.model(name)
         if task.trains_with_lightning:
-            fit_model(task, train_set, val_set, info.config, layout, resume, progress)
+            fit_model(task, train_set, val_set, info.config, layout, resume, progress, callbacks)
         else:
             fit_probe(task, train_set, layout, info.config.seed)
         log.info("%s trained in %.0f s", name, time.perf_counter() - started)

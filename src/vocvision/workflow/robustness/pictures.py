@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,11 +40,13 @@ def example_figure(
             rows.append((ids[i], panels))
         return figures.image_grid(rows, titles, task.classes)
     probabilities = [t.sigmoid().numpy() for t in logits]
+    notes = []
     for i in range(len(x)):
         texts = [
             ", ".join(f"{task.classes[k]} {p[i, k]:.2f}" for k in np.flatnonzero(labels[i]))
             for p, labels in zip(probabilities, predicted, strict=True)
         ]
-        label = f"{ids[i]}\nclean: {texts[0]}\nattacked: {texts[1]}"
-        rows.append((label, [pictures[0][i], figures.amplified(deltas[i]), pictures[1][i]]))
-    return figures.image_grid(rows, titles)
+        clean, attacked = (textwrap.fill(t or "-", 36) for t in texts)
+        notes.append(f"clean:\n{clean}\n\nattacked:\n{attacked}")
+        rows.append((ids[i], [pictures[0][i], figures.amplified(deltas[i]), pictures[1][i]]))
+    return figures.image_grid(rows, titles, notes=notes)

@@ -48,6 +48,8 @@ class AttackSettings:
     max_images: int | None = 32
     budgets: tuple[float, ...] = (1, 2, 4, 8)  # the curve, in 1/255 steps
     universal_eps: float | None = None
+    universal_epochs: int = 20
+    universal_images: int | None = None  # learn on the first N training images (None: all)
     generator_eps: float | None = None
     generator_epochs: int | None = None
     defences: bool = False
@@ -115,7 +117,8 @@ def _model_rows(
     rows += curve_rows(victim, x, truth, s.budgets, s.steps)
     learnt = _inputs(victim, train, size) if s.learns and train is not None else None
     if s.universal_eps and learnt:
-        rows.append(universal_row(victim, learnt[0], x, truth, s.universal_eps))
+        learn_on = learnt[0][: s.universal_images]
+        rows.append(universal_row(victim, learn_on, x, truth, s.universal_eps, s.universal_epochs))
     if s.generator_eps and learnt:
         rows.append(
             generator_row(victim, learnt, images.ids, x, truth, s.generator_eps,

@@ -1,0 +1,80 @@
+"""`vocvision run`: the whole assignment in one budgeted job.
+
+Stages, in order: classify, segment (train the two models), baselines (the from-scratch
+classifier and U-Net), predict (the test split, submission.csv, its score), attack (the suite
+on the validation part, as much of it as fits), report (evaluation, report.html,
+report.ipynb). Each stage gets its share of the time still left (`budget.STAGE_SHARES`);
+training fits its epochs to that share, the attack suite its images and optional attacks;
+a stage that cannot fit is skipped, and job.json (and so the report) says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import RunConfig
+from ..errors import VocvisionError
+from ..runfolder import JobRecord, JobStage, RunFolder, RunInfo
+from ..submission import Score
+from .budget import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
+from .stages import STAGES, refresh_report
+
+__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run_job"]
+
+
+@dataclass
+class JobContext:
+    """What the stages share: the inputs, the clock, and what earlier stages produced."""
+
+    data_dir: Path
+    folder: RunFolder
+    config: RunConfig
+    budget: Budget
+    reporter: Reporter
+    resume: bool = False
+    info: RunInfo | None = None
+    score: Score | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_job(
+    data_dir: str | Path,
+    root: str | Path,
+    config: RunConfig | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    only: tuple[str, ...] = PARTS,
+    resume: bool = False,
+    reporter: Reporter | None = None,
+) -> JobContext:
+    """Run the stages of the parts in `only` (predict and report always run) within
+    `budget_s` seconds; returns the job's context (run folder, description, score)."""
+    unknown = [part for part in only if part not in PARTS]
+    if unknown or not only:
+        raise VocvisionError(f"--only takes parts among {','.join(PARTS)}; got {only}")
+    if budget_s <= 0:
+        raise VocvisionError(f"the budget must be positive, got {budget_s:g} s")
+    context = JobContext(
+        Path(data_dir), RunFolder(root), (config or RunConfig()).validate(), Budget(budget_s),
+        reporter or SilentReporter(), resume,
+    )  # fmt: skip
+    record = JobRecord(budget_s)
+    pending = [name for name in STAGES if name not in PARTS or name in only]
+    for name in STAGES:
+        if name not in pending:
+            record.stages.append(JobStage(name, 0.0, status="not asked", note="left out by --only"))
+    for name in list(pending):
+        allotted = context.budget.allot(name, pending)
+        context.reporter.start(name, allotted, context.budget.left())
+        started = time.perf_counter()
+        status, note = STAGES[name](context, allotted)
+        stage = JobStage(name, allotted, time.perf_counter() - started, status, note)
+        context.seconds[name] = stage.seconds
+        record.stages.append(stage)
+        record.stages.sort(key=lambda s: list(STAGES).index(s.name))
+        context.folder.write_job(record)
+        context.reporter.finish(stage)
+        pending.remove(name)
+    refresh_report(context)  # so the report's stage table has the report stage too
+    return context

@@ -1,0 +1,134 @@
+"""The stages of `vocvision run`, each `stage(context, allotted_s) -> (status, note)`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..evaluation import evaluate
+from ..report import write_notebook, write_report
+from ..submission import score_submission
+from ..training import EpochBudget
+from ..workflow.baselines import BASELINES, train_baseline
+from ..workflow.data import read_run_split
+from ..workflow.models import load_models
+from ..workflow.predicting import predict_images
+from ..workflow.robustness import attack_run
+from ..workflow.robustness.plan import plan_attacks
+from ..workflow.submitting import test_truth, write_submission_of
+from ..workflow.training import train_run
+from .budget import MIN_SECONDS, EpochProgress
+
+if TYPE_CHECKING:
+    from . import JobContext
+
+
+def _train(context: JobContext, name: str, allotted: float) -> tuple[str, str]:
+    callbacks = [EpochBudget(allotted), EpochProgress(context.reporter, f"training the {name}")]
+    context.info = train_run(
+        context.data_dir, context.folder.root, context.config, (name,), context.resume,
+        progress=False, callbacks=callbacks,
+    )  # fmt: skip
+    epochs = _epochs(context, name)
+    return "done", f"{epochs} epochs" if epochs else "fitted in closed form (frozen features)"
+
+
+def _epochs(context: JobContext, name: str) -> int | None:
+    """The epochs a model trained (None for the probe), from its log."""
+    task_config = context.info.config.task(name)
+    csv = context.folder.model(name).metrics_csv
+    if getattr(task_config, "method", "finetune") == "probe" or not csv.is_file():
+        return None
+    return int(pd.read_csv(csv)["epoch"].max()) + 1
+
+
+def classify(context: JobContext, allotted: float) -> tuple[str, str]:
+    return _train(context, "classifier", allotted)
+
+
+def segment(context: JobContext, allotted: float) -> tuple[str, str]:
+    return _train(context, "segmenter", allotted)
+
+
+def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
+    if allotted < MIN_SECONDS["baselines"] or context.info is None:
+        return "skipped", f"{allotted:.0f} s left: too little to train a baseline"
+    trained = context.folder.trained_models(context.info)
+    shares = {"classifier": 0.3, "segmenter": 0.7}
+    total = sum(shares[name] for name in trained)
+    notes = []
+    for name in trained:
+        seconds = allotted * shares[name] / total
+        label = BASELINES[name][0]
+        context.reporter.update(f"training the {label}")
+        callbacks = [EpochBudget(seconds), EpochProgress(context.reporter, label)]
+        train_baseline(context.folder, context.info, name, callbacks)
+        notes.append(label)
+    return "done", ", ".join(notes)
+
+
+def predict(context: JobContext, allotted: float) -> tuple[str, str]:
+    if context.info is None:
+        return "skipped", "no model was trained"
+    folder, info = context.folder, context.info
+    models = load_models(folder, info)
+    test = read_run_split(info, "test")
+    context.reporter.update(f"predicting {len(test)} test images")
+    predictions = predict_images(models, test, info)
+    predictions.split = "test"
+    folder.write_predictions(predictions, folder.predictions_path("test"))
+    if not predictions.masks:
+        return "done", f"{len(test)} test images; no submission without a segmenter"
+    submission = write_submission_of(predictions, folder.layout.submission)
+    truth = test_truth(info, folder.root)
+    if truth is None:
+        return "done", f"{len(test)} test images; submission.csv (test answers hidden)"
+    context.score = score = score_submission(submission, truth)
+    folder.write_score(score, context.seconds)
+    return "done", f"{len(test)} test images; Kaggle mean Dice {score.overall:.4f}"
+
+
+def attack(context: JobContext, allotted: float) -> tuple[str, str]:
+    if allotted < MIN_SECONDS["attack"] or context.info is None:
+        return "skipped", f"{allotted:.0f} s left: too little to attack"
+    folder, info = context.folder, context.info
+    models = load_models(folder, info)
+    val, train = read_run_split(info, "val"), read_run_split(info, "train")
+    plan = plan_attacks(models, allotted, len(val), len(train))
+    if plan.settings is None:
+        return "skipped", "; ".join(plan.skipped)
+    context.reporter.update(f"attacking {plan.settings.max_images} validation images")
+    results = attack_run(folder, models, val, "val", plan.settings, train)
+    results.skipped = plan.skipped
+    folder.write_attacks(results)
+    left_out = f"; left out: {'; '.join(plan.skipped)}" if plan.skipped else ""
+    return "done", f"{len(results.rows)} attacks on {results.images} images{left_out}"
+
+
+def report(context: JobContext, allotted: float) -> tuple[str, str]:
+    if context.info is None:
+        return "skipped", "no model was trained"
+    folder = context.folder
+    context.reporter.update("evaluating and writing the report")
+    evaluate(folder, context.info, load_models(folder, context.info))
+    write_report(folder)
+    write_notebook(folder)
+    return "done", "report.html and report.ipynb"
+
+
+def refresh_report(context: JobContext) -> None:
+    """Render report.html and report.ipynb again from the finished job's records."""
+    if context.info is not None and context.folder.read_evaluation() is not None:
+        write_report(context.folder)
+        write_notebook(context.folder)
+
+
+STAGES = {
+    "classify": classify,
+    "segment": segment,
+    "baselines": baselines,
+    "predict": predict,
+    "attack": attack,
+    "report": report,
+}

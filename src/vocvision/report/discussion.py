@@ -1,0 +1,203 @@
+"""Section 5: the discussion, written from the run's own numbers.
+
+Every sentence that states a number reads it from what the run measured (the evaluation, the
+baselines, the attacks); the rest says what the numbers mean, what the literature expects
+and what the run cannot tell. A paragraph whose numbers were not measured is left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..runfolder import AttackResults, Evaluation
+from .document import Bullets, Paragraph, Section
+from .findings import METRIC_NAMES
+
+REFERENCES = (
+    "O. Ronneberger, P. Fischer, T. Brox. U-Net: Convolutional Networks for Biomedical Image "
+    "Segmentation. MICCAI 2015.",
+    "T.-Y. Lin, P. Dollar, R. Girshick, K. He, B. Hariharan, S. Belongie. Feature Pyramid "
+    "Networks for Object Detection. CVPR 2017.",
+    "M. Tan, Q. V. Le. EfficientNet: Rethinking Model Scaling for Convolutional Neural "
+    "Networks. ICML 2019.",
+    "P. Kraehenbuehl, V. Koltun. Efficient Inference in Fully Connected CRFs with Gaussian "
+    "Edge Potentials. NeurIPS 2011.",
+    "I. Goodfellow, J. Shlens, C. Szegedy. Explaining and Harnessing Adversarial Examples. "
+    "ICLR 2015.",
+    "A. Madry, A. Makelov, L. Schmidt, D. Tsipras, A. Vladu. Towards Deep Learning Models "
+    "Resistant to Adversarial Attacks. ICLR 2018.",
+    "J. Gu, H. Zhao, V. Tresp, P. Torr. SegPGD: An Effective and Efficient Adversarial Attack "
+    "for Evaluating and Boosting Segmentation Robustness. ECCV 2022.",
+    "S. Agnihotri, M. Keuper. CosPGD: an Efficient White-Box Adversarial Attack for Pixel-Wise "
+    "Prediction Tasks. ICML 2024 (arXiv 2023).",
+    "S.-M. Moosavi-Dezfooli, A. Fawzi, O. Fawzi, P. Frossard. Universal Adversarial "
+    "Perturbations. CVPR 2017.",
+    "O. Poursaeed, I. Katsman, B. Gao, S. Belongie. Generative Adversarial Perturbations. "
+    "CVPR 2018.",
+    "A. Athalye, N. Carlini, D. Wagner. Obfuscated Gradients Give a False Sense of Security. "
+    "ICML 2018.",
+)
+
+
+def discussion_section(evaluation: Evaluation, attacks: AttackResults | None) -> Section:
+    """What the numbers say, where the models fail, how robust they are, and the limits."""
+    section = Section("Discussion")
+    paragraphs = [
+        _pretraining(evaluation),
+        _labelling(evaluation),
+        _inference(evaluation),
+        _failures(evaluation),
+        _attacks(attacks),
+        _limits(evaluation),
+    ]
+    section.add(*(Paragraph(p) for p in paragraphs if p))
+    section.sub("References").add(Bullets(list(REFERENCES)))
+    return section
+
+
+def _gain(new: float, old: float) -> str:
+    return f"{new - old:+.3f}"
+
+
+def _pretraining(e: Evaluation) -> str | None:
+    baselines = e.baselines or {}
+    parts = []
+    cls, seg = baselines.get("classifier"), baselines.get("segmenter")
+    if cls and e.classification:
+        ours = e.classification["summary"]["dice"]
+        parts.append(
+            f"The pretrained classifier reaches a per-image Dice of {ours:.3f} on the {e.split}"
+            f", the from-scratch CNN {cls['dice']:.3f} ({_gain(ours, cls['dice'])})"
+        )
+    if seg and e.segmentation:
+        ours = e.segmentation["summary"]["mIoU"]
+        parts.append(
+            f"the segmenter over a pretrained encoder an mIoU of {ours:.3f}, the U-Net from "
+            f"scratch {seg['mIoU']:.3f} ({_gain(ours, seg['mIoU'])})"
+        )
+    if not parts:
+        return None
+    return (
+        "; ".join(parts) + f". With {e.data['train_images']} training images a network "
+        "cannot learn general visual features by itself; ImageNet features (EfficientNet-Lite, "
+        "Tan & Le 2019) transfer, which is why the pretrained models are the defaults and the "
+        "scratch models only the baseline they are measured against."
+    )
+
+
+def _labelling(e: Evaluation) -> str | None:
+    c, rule = e.classification, e.labelling
+    if not c or not rule or "dice_at_half" not in c:
+        return None
+    threshold = rule["threshold"]
+    cut = (
+        "one threshold per class" if isinstance(threshold, list) else f"a threshold of {threshold}"
+    )
+    fused = rule.get("fusion_area_scale") is not None
+    how = "fused with the segmenter's class areas" if fused else "of the classifier alone"
+    return (
+        f"Labels come from the scores {how} at {cut}, chosen on the validation part; on the "
+        f"{e.split} that gives a per-image Dice of {c['summary']['dice']:.3f}, against "
+        f"{c['dice_at_half']:.3f} for the classifier's probabilities at 0.5. The competition "
+        "scores every image's label set with Dice, so a threshold tuned for that metric, on "
+        "images the model did not train on, is part of the model."
+    )
+
+
+def _inference(e: Evaluation) -> str | None:
+    views = (e.segmentation or {}).get("views")
+    if not views or len(views) < 2:
+        return None
+    names = list(views)
+    text = ", ".join(f"{name} {views[name]['kaggle_dice']:.3f}" for name in names)
+    return (
+        f"Prediction at test time: Kaggle segmentation Dice {text} on the {e.split}. "
+        "Averaging mirrored and rescaled views cancels part of the model's variance; the dense "
+        "CRF (Kraehenbuehl & Koltun 2011) pulls region borders to colour edges, which suits "
+        "compact objects on a background and hurts thin structures."
+    )
+
+
+def _failures(e: Evaluation) -> str | None:
+    s = e.segmentation
+    if not s:
+        return None
+    iou = np.array(s["per_class_iou"], dtype=float)
+    names = s["classes"]
+    scored = [(v, n) for v, n in zip(iou, names, strict=True) if not np.isnan(v)]
+    if len(scored) < 2:
+        return None
+    worst = sorted(scored)[:3]
+    counts = dict(zip(e.data["classes"], e.data["class_images"], strict=True))
+    listed = ", ".join(
+        f"{n} (IoU {v:.2f}, in {counts[n]} training images)" if n in counts else f"{n} ({v:.2f})"
+        for v, n in worst
+    )
+    known = [counts[n] for _, n in worst if n in counts]
+    median = float(np.median(e.data["class_images"]))
+    if known and np.mean(known) < median:
+        why = (
+            f"They are rarer than the median class (in {median:.0f} training images): fewer "
+            "examples to learn from is the first cause of a weak class."
+        )
+    else:
+        why = (
+            f"They are not rarer than the median class (in {median:.0f} training images), so "
+            "their shape is the harder part: thin or small regions are narrower than one cell "
+            "of the decoder's output grid, and their borders cost the most pixels."
+        )
+    return f"The weakest classes are {listed}. {why}"
+
+
+def _attacks(results: AttackResults | None) -> str | None:
+    if results is None:
+        return None
+    lines = []
+    for model in ("classifier", "segmenter"):
+        rows = [r for r in results.rows if r.model == model and not r.defence]
+        pgd = next((r for r in rows if r.attack == "pgd" and not r.curve), None)
+        noise = next((r for r in rows if r.attack == "noise"), None)
+        if pgd and noise:
+            metric = METRIC_NAMES.get(pgd.metric, pgd.metric)
+            line = (
+                f"PGD at {pgd.eps_255:g}/255 leaves the {model} {pgd.ratio:.0%} of its clean "
+                f"{metric} at a PSNR of {pgd.psnr:.1f} dB (SSIM {pgd.ssim:.3f}), where random "
+                f"noise of the same size leaves {noise.ratio:.0%}"
+            )
+            curve = sorted((r for r in rows if r.curve), key=lambda r: r.eps_255)
+            if curve and curve[0].eps_255 < pgd.eps_255:
+                low = curve[0]
+                line += (
+                    f", and already at {low.eps_255:g}/255 (PSNR {low.psnr:.1f} dB) it leaves "
+                    f"{low.ratio:.0%}"
+                )
+            lines.append(line)
+    if not lines:
+        return None
+    adaptive = [r for r in results.rows if r.defence and r.adaptive]
+    defence = ""
+    if adaptive:
+        best = max(adaptive, key=lambda r: r.ratio)
+        defence = (
+            f" The best defence against an attacker who knows it ({best.defence}, "
+            f"{best.model}) keeps {best.ratio:.0%}: input transforms mostly mask gradients "
+            "(Athalye et al. 2018)."
+        )
+    return (
+        "; ".join(lines) + ". Perturbations far below what a person notices change the "
+        "predictions entirely, as Madry et al. (2018) found for PGD, and SegPGD and CosPGD "
+        "(Gu et al. 2022; Agnihotri & Keuper 2023) find for segmenters: the models rely on "
+        "features that are not the ones people use." + defence
+    )
+
+
+def _limits(e: Evaluation) -> str:
+    n = e.data["val_part"]
+    return (
+        f"Limits: every choice (epochs, thresholds, fusion) was made on a validation part of "
+        f"{n} images, where one image moves a mean by 1/{n}; the numbers above come from one "
+        "seed and one split, so differences of a few thousandths are noise. More training "
+        "images, more epochs and larger encoders at full resolution, which a GPU makes "
+        "affordable, are what the literature expects to help most; this run does not "
+        "measure them."
+    )

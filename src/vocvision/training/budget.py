@@ -1,0 +1,46 @@
+"""Training inside a time budget: after the first epoch, fewer epochs if the rest would not
+fit, with the learning-rate schedule shortened to match (so it still ends annealed)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import lightning as L
+
+log = logging.getLogger(__name__)
+
+
+class EpochBudget(L.Callback):
+    """Cap training at `seconds` of wall time by choosing the epoch count once the first
+    epoch (training and validation) has been timed. Unlike Lightning's `max_time`, which
+    stops mid-schedule, this keeps the warm-up + cosine schedule whole over the epochs that
+    fit."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started: float | None = None
+        self.planned: int | None = None
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.started = time.perf_counter()
+        self.first_epoch = trainer.current_epoch
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.planned is not None or trainer.sanity_checking or self.started is None:
+            return
+        per_epoch = (time.perf_counter() - self.started) / (
+            trainer.current_epoch + 1 - self.first_epoch
+        )
+        fits = max(trainer.current_epoch + 1, int(self.seconds / per_epoch) + self.first_epoch)
+        self.planned = min(trainer.max_epochs, fits)
+        if self.planned < trainer.max_epochs:
+            log.info(
+                "time budget %.0f s: %d of %d epochs fit (%.0f s each)",
+                self.seconds, self.planned, trainer.max_epochs, per_epoch,
+            )  # fmt: skip
+            steps_per_epoch = trainer.estimated_stepping_batches / trainer.max_epochs
+            trainer.fit_loop.max_epochs = self.planned
+            schedule = getattr(module, "schedule", None)
+            if schedule is not None:
+                schedule.total_steps = max(1, int(steps_per_epoch * self.planned))

@@ -1,0 +1,57 @@
+"""The from-scratch baselines the pretrained models are measured against: a small CNN
+classifier and a U-Net segmenter, both from random weights, each trained into its own run
+folder (RUN/baselines/<model>/) on the same images and split as the run."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+
+from ..config import RunConfig
+from ..runfolder import RunFolder, RunInfo
+from .training import train_run
+
+# The classifier of the study's "scratch" variant: a VGG-style CNN at 160 px, plain BCE.
+SCRATCH_CLASSIFIER = {
+    "method": "finetune",
+    "loss": "bce",
+    "tta_flip": False,
+    "backbone": "vocvision_scratch_cnn",
+    "pretrained": "none",
+    "image_size": 160,
+    "epochs": 25,
+    "lr": 3e-3,
+    "patience": 25,
+}
+# The segmenter: the run's settings (size, epochs, loss, TTA, CRF) with a U-Net whose
+# encoder starts from random weights.
+SCRATCH_SEGMENTER = {"arch": "unet", "pretrained": "none"}
+BASELINES = {
+    "classifier": ("scratch CNN classifier", SCRATCH_CLASSIFIER),
+    "segmenter": ("U-Net from scratch", SCRATCH_SEGMENTER),
+}
+
+
+def baseline_config(config: RunConfig, name: str) -> RunConfig:
+    """The run's settled `config` with the `name` model's section made a scratch baseline."""
+    config = copy.deepcopy(config)
+    for key, value in BASELINES[name][1].items():
+        config.assign(f"{name}.{key}", value)
+    return config
+
+
+def train_baseline(
+    folder: RunFolder,
+    info: RunInfo,
+    name: str,
+    callbacks: Sequence[L.Callback] = (),
+    progress: bool = False,
+) -> RunFolder:
+    """Train the `name` baseline on the run's data into RUN/baselines/<name>/."""
+    root = Path(folder.layout.baseline(name))
+    config = baseline_config(info.config, name)
+    train_run(info.data_dir, root, config, (name,), progress=progress, callbacks=callbacks)
+    return RunFolder(root)

@@ -1,0 +1,118 @@
+"""`vocvision run` as one budgeted job: its stages, the five-section report, the notebook."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import html5lib
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from test_run import tiny_config
+from typer.testing import CliRunner
+
+import vocvision as vv
+from vocvision.cli import app
+from vocvision.cli.options import parse_duration
+
+SECTIONS = ["1 Overview and data", "2 Classification", "3 Segmentation",
+            "4 Adversarial attacks", "5 Discussion"]  # fmt: skip
+NS = "{http://www.w3.org/1999/xhtml}"
+
+
+@pytest.fixture(scope="module")
+def job(kaggle_dir, tmp_path_factory):
+    """The whole job on the tiny set, in a budget every stage fits."""
+    return vv.run(kaggle_dir, tmp_path_factory.mktemp("job"), tiny_config(), budget_s=150)
+
+
+def _html(run) -> object:
+    return html5lib.parse(run.folder.layout.report.read_text(), namespaceHTMLElements=True)
+
+
+def _text(element) -> str:
+    return "".join(element.itertext()).strip()
+
+
+def test_every_stage_ran_in_its_share_and_the_job_is_recorded(job):
+    run, score = job
+    record = run.folder.read_job()
+    assert [s.name for s in record.stages] == [
+        "classify", "segment", "baselines", "predict", "attack", "report"
+    ]  # fmt: skip
+    assert all(s.status == "done" for s in record.stages)
+    assert sum(s.seconds for s in record.stages) < record.budget_s
+    assert score is not None and run.folder.layout.submission.is_file()
+    for name in ("classifier", "segmenter"):  # the from-scratch baselines, each a run
+        assert (run.folder.layout.baseline(name) / name / "model.safetensors").is_file()
+    assert run.folder.read_attacks().rows
+
+
+def test_the_report_has_the_five_sections_contents_and_captioned_figures(job):
+    run, _ = job
+    page = _html(run)
+    headings = [_text(h) for h in page.iter(f"{NS}h2")]
+    assert [h for h in headings if h != "Contents"] == SECTIONS
+    ids = {e.get("id") for e in page.iter() if e.get("id")}
+    links = [a.get("href") for a in page.iter(f"{NS}a")]
+    assert len(links) >= 5 and all(link[1:] in ids for link in links)
+    figures = list(page.iter(f"{NS}figure"))
+    assert len(figures) >= 10
+    for number, figure in enumerate(figures, start=1):
+        caption = figure.find(f"{NS}figcaption")
+        assert caption is not None and _text(caption).startswith(f"Figure {number}: ")
+        assert len(_text(caption)) > 30 and figure.find(f"{NS}img") is not None
+    text = _text(page)
+    # each comparison with a baseline is marked (an improvement, or said not to be one)
+    for what in ("pretrained backbone", "pretrained encoder", "dense CRF"):
+        assert f"Improvement: {what}" in text or f"No improvement: {what}" in text
+    assert "Nothing was measured" not in text and "References" in text
+
+
+def test_the_generated_notebook_executes_and_writes_the_submission(job, tmp_path):
+    run, _ = job
+    path = run.notebook()
+    notebook = nbformat.read(path, as_version=4)
+    headings = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    assert all(any(f"## {s}" in h for h in headings) for s in SECTIONS)
+    assert any(o.get("output_type") == "display_data" for c in notebook.cells
+               if c.cell_type == "code" for o in c.outputs)  # fmt: skip
+    run.folder.layout.submission.unlink()
+    NotebookClient(notebook, timeout=600, kernel_name="python3").execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]  # fmt: skip
+    assert not errors
+    assert run.folder.layout.submission.is_file()
+
+
+def test_a_small_budget_skips_what_does_not_fit_and_says_so(kaggle_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(kaggle_dir, data)
+    shutil.rmtree(data / "truth")  # the competition's case: test answers hidden
+    run, score = vv.run(data, tmp_path / "run", tiny_config(), budget_s=8)
+    stages = {s.name: s for s in run.folder.read_job().stages}
+    assert stages["baselines"].status == "skipped" and stages["attack"].status == "skipped"
+    assert stages["predict"].status == "done" and score is None
+    text = _text(_html(run))
+    assert "skipped" in text and "validation part of train" in text
+    assert "test answers are hidden" in text
+
+
+def test_only_some_parts(kaggle_dir, tmp_path):
+    run, _ = vv.run(kaggle_dir, tmp_path, tiny_config(), budget_s=600, only=("classify",))
+    stages = {s.name: s.status for s in run.folder.read_job().stages}
+    assert stages["segment"] == "not asked" and stages["classify"] == "done"
+    assert run.folder.trained_models(run.info) == ("classifier",)
+    assert not run.folder.layout.submission.exists()  # a submission needs masks
+    assert "No segmenter was trained" in _text(_html(run))
+
+
+def test_budgets_read_like_durations_and_bad_ones_are_refused(kaggle_dir, tmp_path):
+    assert parse_duration("45m") == 2700 and parse_duration("1h30m") == 5400
+    assert parse_duration("90s") == 90 and parse_duration("2700") == 2700
+    result = CliRunner().invoke(app, ["run", str(kaggle_dir), "--budget", "45x"])
+    assert result.exit_code == 2 and "expected a duration" in result.output
+    result = CliRunner().invoke(app, ["run", str(kaggle_dir), "--only", "dance"])
+    assert result.exit_code != 0
+    assert not json.dumps(result.output).count("Traceback")
