@@ -22,7 +22,7 @@ $(VENV)/.project: pyproject.toml $(VENV)/.torch
 	touch $@
 
 $(VENV)/.dev: pyproject.toml $(VENV)/.project
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,app,onnx]"
 	# Test-only cross-check of our attacks; --no-deps: its metadata pins requests~=2.25,
 	# which it never imports.
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1

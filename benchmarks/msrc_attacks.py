@@ -42,8 +42,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--targeted-steps", type=int, default=20)
     parser.add_argument("--images", type=int, default=None, help="first N val images")
-    parser.add_argument("--generator-epochs", type=int, default=None,
-                        help="default: GENERATOR_SETTINGS per model")  # fmt: skip
+    parser.add_argument(
+        "--generator-epochs", type=int, default=None, help="default: GENERATOR_SETTINGS per model"
+    )
     parser.add_argument("--finetune-epochs", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=["classifier", "segmenter"])
     args = parser.parse_args()
@@ -86,12 +87,20 @@ def main() -> int:
         table.add_column(column, justify="right")
     for r in results.rows:
         table.add_row(
-            r.model, r.name, r.metric, f"{r.clean:.4f}", f"{r.adversarial:.4f}",
-            f"{r.ratio:.3f}", f"{r.fooling_rate:.2f}",
+            r.model,
+            r.name,
+            r.metric,
+            f"{r.clean:.4f}",
+            f"{r.adversarial:.4f}",
+            f"{r.ratio:.3f}",
+            f"{r.fooling_rate:.2f}",
             "-" if r.success is None else f"{r.success:.3f}",
-            f"{r.linf_255:.1f}", f"{r.psnr:.1f}", f"{r.ssim:.3f}",
-            f"{r.seconds_per_image:.3f}", f"{r.fit_seconds or 0:.0f}",
-        )  # fmt: skip
+            f"{r.linf_255:.1f}",
+            f"{r.psnr:.1f}",
+            f"{r.ssim:.3f}",
+            f"{r.seconds_per_image:.3f}",
+            f"{r.fit_seconds or 0:.0f}",
+        )
     console.print(table)
     for line in attack_findings(results):
         console.print(f"- {line}")
@@ -103,8 +112,9 @@ def main() -> int:
         pool = pool.subset(range(min(100, len(pool))))
         size = victim.task.input_size
         images, truth = model_images(pool, size), victim.task.targets(pool, size)
-        attack = PGD(victim.model, args.eps / 255, steps=args.steps,
-                     objective=victim.task.objective())  # fmt: skip
+        attack = PGD(
+            victim.model, args.eps / 255, steps=args.steps, objective=victim.task.objective()
+        )
         started = time.perf_counter()
         run_attack(attack, images, truth)
         seconds = time.perf_counter() - started

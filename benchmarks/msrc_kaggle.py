@@ -71,8 +71,9 @@ def main() -> int:
     for column in ("stage", "share s", "took s", "status", "what"):
         stages.add_column(column)
     for stage in run.folder.read_job().stages:
-        stages.add_row(stage.name, f"{stage.allotted_s:.0f}", f"{stage.seconds:.0f}",
-                       stage.status, stage.note)  # fmt: skip
+        stages.add_row(
+            stage.name, f"{stage.allotted_s:.0f}", f"{stage.seconds:.0f}", stage.status, stage.note
+        )
     console.print(stages)
     console.print("reference: linear probe on frozen Lite0 features 0.857 (cls 0.905, seg 0.808)")
     console.print(f"report: {run.folder.layout.report}")

@@ -25,18 +25,37 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-SECTIONS = ["1 Overview and data", "2 Classification", "3 Segmentation",
-            "4 Adversarial attacks", "5 Discussion"]  # fmt: skip
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]  # fmt: skip
+SECTIONS = [
+    "1 Overview and data",
+    "2 Classification",
+    "3 Segmentation",
+    "4 Adversarial attacks",
+    "5 Discussion",
+]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 NS = "{http://www.w3.org/1999/xhtml}"
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
-        command = ["chromium", *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
-                   "--v=0", *args]  # fmt: skip
+        command = [
+            "chromium",
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+        ]
         return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
@@ -67,8 +86,9 @@ def main() -> int:
     captioned = sum(1 for f in figures if f.find(f"{NS}figcaption") is not None)
     # A window taller than the page, trimmed to the last non-white row after the shot.
     height = 1500 + 1200 * len(figures) + 60 * sum(1 for _ in page.iter(f"{NS}tr"))
-    shot = chromium(f"--screenshot={args.out}", f"--window-size={args.width},{height}",
-                    report.as_uri())  # fmt: skip
+    shot = chromium(
+        f"--screenshot={args.out}", f"--window-size={args.width},{height}", report.as_uri()
+    )
     errors = console_errors(dom.stderr + shot.stderr)
     image = Image.open(args.out).convert("RGB")
     rows = np.flatnonzero((np.asarray(image) < 250).any(axis=(1, 2)))

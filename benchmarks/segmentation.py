@@ -54,9 +54,12 @@ VARIANTS: dict[str, dict] = {
     "size_384": {"image_size": 384},
     "square_inference": {"inference_square": True},
 }
-TTA = {"plain": {}, "flip": {"flip": True}, "flip+scales": {"flip": True,
-       "scales": (0.75, 1.0, 1.25)}, "flip+scales+crf": {"flip": True,
-       "scales": (0.75, 1.0, 1.25), "crf": True}}  # fmt: skip
+TTA = {
+    "plain": {},
+    "flip": {"flip": True},
+    "flip+scales": {"flip": True, "scales": (0.75, 1.0, 1.25)},
+    "flip+scales+crf": {"flip": True, "scales": (0.75, 1.0, 1.25), "crf": True},
+}
 
 
 def run_variant(data: Path, name: str, overrides: dict, out: Path, rescore: bool) -> dict:
@@ -124,8 +127,13 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "msrc21")
     parser.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
-                        help="extra overrides for every variant, e.g. epochs=20")  # fmt: skip
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="extra overrides for every variant, e.g. epochs=20",
+    )
     parser.add_argument("--out", type=Path, default=Path("/tmp/vocvision-bench/segmentation"))
     parser.add_argument(
         "--rescore",
@@ -146,9 +154,19 @@ def main() -> int:
         return 2
     rows = []
     for name in args.variants:
-        command = [sys.executable, __file__, "--data", str(args.data), "--out", str(args.out),
-                   "--child", name, *(["--rescore"] if args.rescore else []),
-                   "--set", *args.set]  # fmt: skip
+        command = [
+            sys.executable,
+            __file__,
+            "--data",
+            str(args.data),
+            "--out",
+            str(args.out),
+            "--child",
+            name,
+            *(["--rescore"] if args.rescore else []),
+            "--set",
+            *args.set,
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
         if done.returncode or not lines:
@@ -164,9 +182,14 @@ def main() -> int:
         table.add_column(column, justify="right")
     for r in rows:
         table.add_row(
-            r["variant"], r["tta"], *(f"{r[c]:.4f}" for c in columns), f"{r['train_s']:.0f}",
-            f"{r['images_per_s']:.1f}", r["val_shape"], f"{r['peak_mb']:.0f}",
-        )  # fmt: skip
+            r["variant"],
+            r["tta"],
+            *(f"{r[c]:.4f}" for c in columns),
+            f"{r['train_s']:.0f}",
+            f"{r['images_per_s']:.1f}",
+            r["val_shape"],
+            f"{r['peak_mb']:.0f}",
+        )
     console.print(table)
     write_json(args.out / ("rescored.json" if args.rescore else "results.json"), rows)
     return 0

@@ -23,13 +23,16 @@ from .config import RunConfig
 from .data import ImageSet
 from .errors import RunFolderError
 from .evaluation import evaluate
+from .inference.engines import ENGINES
 from .job import DEFAULT_BUDGET_S, PARTS, run_job
 from .job.budget import Reporter
 from .layout import MODEL_NAMES
 from .report import write_notebook, write_report
 from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo
 from .submission import Score
-from .workflow.data import images_from, read_run_split
+from .workflow.data import check_matches, images_from, read_run_split
+from .workflow.export import export_run, load_onnx_models
+from .workflow.masks import dataset_palette, write_mask_pngs
 from .workflow.models import TrainedModels, load_models
 from .workflow.predicting import predict_images
 from .workflow.robustness import AttackSettings, attack_run
@@ -48,7 +51,7 @@ class Run:
 
     def __init__(self, folder: RunFolder, info: RunInfo) -> None:
         self.folder, self.info = folder, info
-        self._models: TrainedModels | None = None
+        self._models: dict[str, TrainedModels] = {}
         self._predictions: dict[str, Predictions] = {}
 
     @classmethod
@@ -79,9 +82,26 @@ class Run:
     @property
     def models(self) -> TrainedModels:
         """The trained models with their tasks, loaded from the safetensors files once."""
-        if self._models is None:
-            self._models = load_models(self.folder, self.info)
-        return self._models
+        return self.engine_models("torch")
+
+    def engine_models(self, engine: str = "torch") -> TrainedModels:
+        """The models for `engine`: "torch" (the safetensors files) or "onnxruntime" (the
+        exported ONNX files, exported first if needed); each loaded once."""
+        if engine not in ENGINES:
+            raise RunFolderError(f"unknown engine '{engine}'; choose from {ENGINES}")
+        if engine not in self._models:
+            if engine == "torch":
+                self._models[engine] = load_models(self.folder, self.info)
+            else:
+                export_dir = self.folder.layout.export_dir
+                self._models[engine] = load_onnx_models(self.folder, self.info, export_dir)
+        return self._models[engine]
+
+    def export(self, out: str | Path | None = None) -> Path:
+        """Export the models as ONNX with export.json (default RUN/export/); returns the
+        folder."""
+        out = Path(out) if out is not None else self.folder.layout.export_dir
+        return export_run(self.folder, self.info, self.models, out)
 
     def images(self, split: str = "test", data: str | Path | None = None) -> ImageSet:
         """The images of `split`: "train"/"val" are the run's own parts of its training
@@ -97,24 +117,37 @@ class Run:
         data: str | Path | None = None,
         tta: bool = True,
         compile_model: bool = False,
+        engine: str = "torch",
     ) -> Predictions:
         """Predict a list of images (H x W x 3 arrays, PIL images or file paths), or a
         `split` (default "test", see `images`), which is also saved in the run
-        (predictions/<split>.npz; other `data` get a file of their own)."""
+        (predictions/<split>.npz; other `data` get a file of their own). `engine` "onnxruntime"
+        runs the exported models (same tiles, TTA and CRF)."""
+        models = self.engine_models(engine)
+        compile_model = compile_model and engine == "torch"
         if images is not None:
             if isinstance(images, ImageSet):
-                return predict_images(self.models, images, self.info, tta, compile_model)
+                check_matches(self.info, images, Path("the images given"))
+                return predict_images(models, images, self.info, tta, compile_model)
             unlabelled = images_from(images, self.classes, self.info.has_background)
-            return predict_images(self.models, unlabelled, self.info, tta, compile_model)
+            return predict_images(models, unlabelled, self.info, tta, compile_model)
         split = split or "test"
         chosen = self.images(split, data)
-        predictions = predict_images(self.models, chosen, self.info, tta, compile_model)
+        predictions = predict_images(models, chosen, self.info, tta, compile_model)
         predictions.split = split
         own = data is None or Path(data).resolve() == self.data_dir.resolve()
         path = self.folder.predictions_path(split, None if own else Path(data))
         self.folder.write_predictions(predictions, path)
         self._predictions[split] = predictions
         return predictions
+
+    def save_masks(self, predictions: Predictions, folder: str | Path) -> list[Path]:
+        """Write each predicted mask as `<id>.png` in `folder`, in the dataset's own values
+        and palette."""
+        if not predictions.masks:
+            raise RunFolderError(f"{self.root}: no masks to save (train the segmenter)")
+        palette = dataset_palette(self.data_dir)
+        return write_mask_pngs(predictions, Path(folder), palette)
 
     def predictions(self, split: str = "test") -> Predictions:
         """The saved predictions of `split` (predicted now if there are none)."""

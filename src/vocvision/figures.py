@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from torchmetrics.functional.classification import multilabel_precision_recall_curve
 
 from .data.sample import IGNORE_INDEX, ImageSet
 from .data.voc import voc_palette
@@ -120,9 +122,6 @@ def precision_recall_curves(
 ) -> Figure:
     """One precision-recall curve per class with positives, its `average_precision` (as
     `metrics.classification_metrics` gives it) in the legend."""
-    import torch
-    from torchmetrics.functional.classification import multilabel_precision_recall_curve
-
     scores = torch.from_numpy(np.asarray(probabilities, dtype=np.float32))
     truth = torch.from_numpy(labels.astype(np.int64))
     precision, recall, _ = multilabel_precision_recall_curve(scores, truth, len(classes))

@@ -57,6 +57,17 @@ def _fsync_directory(folder: Path) -> None:
         os.close(fd)
 
 
+def ensure_writable(folder: str | Path) -> Path:
+    """Create `folder` if needed and check a file can be written in it, before any work:
+    a read-only or full disk, or a denied folder, fails here with the folder named."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.")
+    os.close(fd)
+    os.unlink(probe)
+    return folder
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

@@ -28,13 +28,18 @@ def reexec_with_malloc_settings() -> None:
 
 def configure_threads() -> None:
     """Use every core for intra-op parallelism (torch picks fewer in some containers)."""
-    import torch
+    import torch  # not at the top: this module runs before the re-exec, and torch is slow
 
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
 
 
-THIRD_PARTY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric",
-                       "pytorch_lightning")  # fmt: skip
+THIRD_PARTY_LOGGERS = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "lightning_fabric",
+    "pytorch_lightning",
+)
 THIRD_PARTY_MODULES = (
     r"(lightning|lightning_fabric|pytorch_lightning|torchmetrics|timm|torch)(\.|$)"
 )

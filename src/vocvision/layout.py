@@ -12,6 +12,7 @@
     RUN/study/study.json                the classification ablations
     RUN/baselines/<model>/              the from-scratch baselines (each a run folder)
     RUN/job.json                        `vocvision run`: each stage's budget, time, outcome
+    RUN/export/<model>.onnx, export.json   `vocvision export`: the models for ONNX Runtime
     RUN/report.html, RUN/logs/          the report; the console log of each command
 
 `runfolder` reads and writes what these paths hold, typed; nothing else builds run paths.
@@ -145,6 +146,10 @@ class RunLayout:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.root / "export"
 
     @property
     def job(self) -> Path:

@@ -13,11 +13,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import VocvisionError
 from ..launcher import configure_threads, logging_to, quiet, reexec_with_malloc_settings
 from ..layout import RunLayout
+from ..workflow.training import is_worker_process
 
 app = typer.Typer(
     add_completion=False,
@@ -65,8 +67,26 @@ def main() -> None:
         level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console)]
     )
     configure_threads()
+    if is_worker_process():  # a DDP worker re-running the command: the main process reports
+        console.quiet = True
+        logging.getLogger().setLevel(logging.ERROR)
     try:
         app()
-    except VocvisionError as err:
-        console.print(f"[red]error:[/red] {err}")
+    except (VocvisionError, OSError) as err:
+        console.print(f"[red]error:[/red] {escape(printable(one_line(err)))}", highlight=False)
         raise SystemExit(2) from None
+
+
+def one_line(err: Exception) -> str:
+    """The error as one line naming the file: ours already do; an OSError (permission
+    denied, read-only file system, disk full) as 'FILE: reason'."""
+    if isinstance(err, OSError) and not isinstance(err, VocvisionError) and err.strerror:
+        where = err.filename if err.filename is not None else "a file"
+        return f"{where}: {err.strerror}"
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def printable(text: str) -> str:
+    """`text` with what the terminal cannot show escaped (a path that is not UTF-8 holds
+    surrogate characters), so the message itself never fails."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -39,9 +39,11 @@ class RichReporter:
 
     def start(self, stage: str, allotted_s: float, budget_left_s: float) -> None:
         self.progress.update(
-            self.task, stage=stage, description=f"share {allotted_s:.0f} s",
+            self.task,
+            stage=stage,
+            description=f"share {allotted_s:.0f} s",
             completed=self._elapsed(),
-        )  # fmt: skip
+        )
 
     def update(self, text: str) -> None:
         self.progress.update(self.task, description=text, completed=self._elapsed())

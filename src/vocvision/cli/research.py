@@ -105,8 +105,16 @@ def attack_table(results, split: str) -> Table:
     for r in results.rows:
         success = "-" if r.success is None else f"{r.success:.2f}"
         table.add_row(
-            r.model, r.name, r.metric, f"{r.clean:.3f}", f"{r.adversarial:.3f}",
-            f"{r.ratio:.3f}", f"{r.fooling_rate:.2f}", success, f"{r.psnr:.1f}",
-            f"{r.ssim:.3f}", f"{r.seconds_per_image:.2f}",
-        )  # fmt: skip
+            r.model,
+            r.name,
+            r.metric,
+            f"{r.clean:.3f}",
+            f"{r.adversarial:.3f}",
+            f"{r.ratio:.3f}",
+            f"{r.fooling_rate:.2f}",
+            success,
+            f"{r.psnr:.1f}",
+            f"{r.ssim:.3f}",
+            f"{r.seconds_per_image:.2f}",
+        )
     return table

@@ -24,22 +24,29 @@ Resume = Annotated[bool, typer.Option(help="Continue from each model's last.ckpt
 
 Budget = Annotated[
     str,
-    typer.Option(help="Time for the whole job: 45m, 1h30m, 2700s; stages that do not fit are "
-                 "skipped and the report says so (a GPU user raises it)."),
-]  # fmt: skip
+    typer.Option(
+        help="Time for the whole job: 45m, 1h30m, 2700s; stages that do not fit are "
+        "skipped and the report says so (a GPU user raises it)."
+    ),
+]
 Only = Annotated[
     str | None,
-    typer.Option(help=f"Only these parts, comma-separated: {','.join(PARTS)} (predicting and "
-                 "the report always run)."),
-]  # fmt: skip
+    typer.Option(
+        help=f"Only these parts, comma-separated: {','.join(PARTS)} (predicting and "
+        "the report always run)."
+    ),
+]
 
 
 def _finish(trained: api.Run, score) -> None:
     if score:
         print_score(score)
     layout = trained.folder.layout
-    for name, path in (("submission", layout.submission), ("report", layout.report),
-                       ("notebook", layout.notebook)):  # fmt: skip
+    for name, path in (
+        ("submission", layout.submission),
+        ("report", layout.report),
+        ("notebook", layout.notebook),
+    ):
         if path.is_file():
             console.print(f"{name + ':':<12}{path}")
 
@@ -77,8 +84,9 @@ def train(
 ) -> None:
     """Train the classifier and/or the segmenter into OUT/<model>/."""
     with command_log(out, "train"):
-        trained = api.train(data, out, config, tuple(model or MODEL_NAMES), resume,
-                            progress=state["verbose"])  # fmt: skip
+        trained = api.train(
+            data, out, config, tuple(model or MODEL_NAMES), resume, progress=state["verbose"]
+        )
     for name in trained.folder.trained_models(trained.info):
         console.print(f"{name}: {trained.folder.model(name).weights}")
 
@@ -122,10 +130,23 @@ def predict(
             "(a run's dense CRF still applies).",
         ),
     ] = True,
+    masks_dir: Annotated[
+        Path | None,
+        typer.Option(help="Also write each mask as DIR/<id>.png in the dataset's values/palette."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="torch | onnxruntime (the exported models; exports if needed).")
+    ] = "torch",
 ) -> None:
     """Predict a split; writes RUN_DIR/predictions/<split>.npz."""
     loaded = api.Run.load(run_dir)
-    predictions = loaded.predict(split=split, data=data, tta=tta, compile_model=compile_model)
+    predictions = loaded.predict(
+        split=split, data=data, tta=tta, compile_model=compile_model, engine=engine
+    )
+    if masks_dir is not None:
+        console.print(
+            f"masks: {len(loaded.save_masks(predictions, masks_dir))} PNGs in {masks_dir}"
+        )
     own = data is None
     path = loaded.folder.predictions_path(split, None if own else data)
     console.print(f"predictions: {path} ({len(predictions)} images)")
@@ -159,3 +180,33 @@ def notebook(run_dir: RunArg) -> None:
     with command_log(run_dir, "notebook"):
         path = api.Run.load(run_dir).notebook()
     console.print(f"notebook: {path}")
+
+
+@app.command()
+def export(
+    run_dir: RunArg,
+    export_format: Annotated[str, typer.Option("--format", help="onnx (the one format).")] = "onnx",
+    out: Annotated[Path | None, typer.Option(help="Folder (default RUN/export).")] = None,
+) -> None:
+    """Export the run's models as ONNX (opset 18, dynamic batch/height/width, normalisation
+    and the probe's heads inside) with export.json (classes, labelling, TTA/CRF settings)."""
+    if export_format != "onnx":
+        raise typer.BadParameter(f"'{export_format}': the one export format is onnx")
+    with command_log(run_dir, "export"):
+        folder = api.Run.load(run_dir).export(out)
+    console.print(f"exported: {folder}")
+
+
+@app.command(name="app")
+def web_app(
+    run_dir: RunArg,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 7860,
+    host: Annotated[
+        str, typer.Option(help="Interface: 127.0.0.1 (this machine only) or 0.0.0.0 (all).")
+    ] = "127.0.0.1",
+) -> None:
+    """A web app over the run: upload an image, see its labels, mask and areas; attack it."""
+    from ..app import serve  # gradio is an optional extra (vocvision[app])
+
+    console.print(f"vocvision app on http://{host}:{port} (Ctrl+C stops it)")
+    serve(api.Run.load(run_dir), port, host)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,8 @@ import numpy as np
 
 from .sample import ImageSet, Sample, labels_from_mask
 from .validation import DataError, read_image_file
+
+log = logging.getLogger(__name__)
 
 
 def coco_split_files(root: str | Path, split: str) -> tuple[Path, Path] | None:
@@ -85,9 +88,11 @@ def read_coco(
             )
         mask = np.zeros(image.shape[:2], dtype=np.uint8)
         annotations = coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=None))
-        for ann in sorted(annotations, key=lambda a: -a.get("area", 0)):
-            if ann["category_id"] in class_of:
-                mask[coco.annToMask(ann) > 0] = class_of[ann["category_id"]]
+        for ann in sorted(annotations, key=lambda a: -(a.get("area") or 0)):
+            if ann.get("category_id") in class_of:
+                drawn = _drawn(coco, ann, info, annotation_file)
+                if drawn is not None:
+                    mask[drawn] = class_of[ann["category_id"]]
         labels = labels_from_mask(mask, len(wanted))
         samples.append(Sample(Path(info["file_name"]).stem, image, mask, labels))
     return ImageSet(wanted, samples, has_background=True)
@@ -107,8 +112,63 @@ def _load(annotation_file: Path):
     missing = [key for key in ("images", "annotations", "categories") if key not in spec]
     if missing:
         raise DataError(f"{annotation_file}: not a COCO annotation file (missing {missing})")
+    for key, needed in (
+        ("images", ("id", "file_name", "height", "width")),
+        ("categories", ("id", "name")),
+    ):
+        entries = spec[key] if isinstance(spec[key], list) else [None]
+        bad = next(
+            (e for e in entries if not isinstance(e, dict) or any(n not in e for n in needed)), 0
+        )
+        if bad != 0:
+            raise DataError(
+                f"{annotation_file}: an entry of '{key}' lacks {list(needed)}: {str(bad)[:80]}"
+            )
+    kept = [
+        a
+        for a in spec["annotations"]
+        if isinstance(a, dict) and "image_id" in a and "category_id" in a
+    ]
+    if len(kept) < len(spec["annotations"]):
+        log.warning(
+            "%s: %d annotations without image_id/category_id skipped",
+            annotation_file,
+            len(spec["annotations"]) - len(kept),
+        )
+    spec = {**spec, "annotations": [{"id": i, **a} for i, a in enumerate(kept, start=1)]}
     coco = COCO()
     coco.dataset = spec
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         coco.createIndex()
     return coco
+
+
+def _drawn(coco, ann: dict, info: dict, source: Path) -> np.ndarray | None:
+    """The pixels of one annotation, or None (with a warning) when its segmentation is
+    missing, empty or degenerate (a polygon needs 3 points; an RLE the image's size)."""
+    segmentation = ann.get("segmentation")
+    where = f"{source}: annotation {ann.get('id')} of image {info['id']}"
+    if isinstance(segmentation, list):
+        polygons = [
+            p
+            for p in segmentation
+            if isinstance(p, list) and len(p) >= 6 and all(isinstance(v, int | float) for v in p)
+        ]
+        if not polygons:
+            log.warning("%s: no polygon of 3 or more points; skipped", where)
+            return None
+        ann = {**ann, "segmentation": polygons}
+    elif isinstance(segmentation, dict):
+        if list(segmentation.get("size", [])) != [info["height"], info["width"]]:
+            log.warning(
+                "%s: RLE size %s is not the image's; skipped", where, segmentation.get("size")
+            )
+            return None
+    else:
+        log.warning("%s: no segmentation; skipped", where)
+        return None
+    try:
+        return coco.annToMask(ann) > 0
+    except (ValueError, TypeError, IndexError, KeyError) as err:
+        log.warning("%s: unreadable segmentation (%s); skipped", where, err)
+        return None

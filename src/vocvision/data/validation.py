@@ -36,11 +36,39 @@ def as_rgb(image: np.ndarray, source: Path | str) -> np.ndarray:
             image = np.repeat(image, 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
         raise DataError(f"{source}: expected an H x W x 3 image, got shape {image.shape}")
-    if image.dtype != np.uint8:
-        if np.issubdtype(image.dtype, np.floating) and image.size and image.max() <= 1.0:
-            image = image * 255.0
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(image)
+    return np.ascontiguousarray(to_uint8(image, source))
+
+
+def to_uint8(image: np.ndarray, source: Path | str) -> np.ndarray:
+    """Pixels as 8 bits: uint8 as they are; 16-bit images scaled from 0..65535 (logged);
+    floats in 0..1 scaled, in 0..255 kept; booleans 0/255. Other integer types, or floats
+    outside 0..255, are refused: their range cannot be guessed."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    if image.dtype == np.uint16:
+        log.info("%s: 16-bit image scaled to 8 bits (value / 257)", source)
+        return np.round(image / 257.0).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        if not np.isfinite(image).all():
+            raise DataError(f"{source}: image holds NaN or infinite values")
+        low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
+        if low >= 0 and high <= 1:
+            return np.round(image * 255).astype(np.uint8)
+        if low >= 0 and high <= 255:
+            return np.round(image).astype(np.uint8)
+        raise DataError(f"{source}: float image values {low:g}..{high:g}; expected 0..1 or 0..255")
+    if (
+        np.issubdtype(image.dtype, np.integer)
+        and image.size
+        and image.min() >= 0
+        and image.max() <= 255
+    ):
+        return image.astype(np.uint8)
+    raise DataError(
+        f"{source}: {image.dtype} image with values outside 0..255; save it as uint8 (or uint16)"
+    )
 
 
 def read_image_file(path: Path) -> np.ndarray:
@@ -48,20 +76,41 @@ def read_image_file(path: Path) -> np.ndarray:
     require_file(path)
     try:
         with Image.open(path) as img:
+            if img.mode.startswith("I;16") or img.mode in ("I", "F"):
+                # 16-bit / 32-bit grey: PIL's convert("RGB") would clip it to white
+                pixels = to_uint8(_as_uint16(np.asarray(img), path), path)
+                return np.repeat(pixels[..., None], 3, axis=2)
             if img.mode != "RGB":
                 log.info("%s: %s image converted to RGB", path, img.mode)
                 img = img.convert("RGB")
             return np.asarray(img, dtype=np.uint8).copy()
-    except (OSError, SyntaxError) as err:
+    except (OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
         raise DataError(f"{path}: unreadable image ({err})") from err
 
 
+def _as_uint16(pixels: np.ndarray, path: Path) -> np.ndarray:
+    """The grey values of a 16/32-bit PIL image as uint16 (values must fit 16 bits)."""
+    if pixels.dtype == np.uint16 or pixels.dtype.kind == "f":
+        return pixels
+    if pixels.size and (pixels.min() < 0 or pixels.max() > 65535):
+        raise DataError(f"{path}: grey values outside 0..65535")
+    return pixels.astype(np.uint16)
+
+
 def read_npy(path: Path) -> np.ndarray:
+    """An array from a .npy file (never unpickled); empty or corrupt files are a DataError."""
     require_file(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file (0 bytes), not a .npy array")
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
         raise DataError(f"{path}: unreadable .npy file ({err})") from err
+    if not isinstance(array, np.ndarray):
+        raise DataError(f"{path}: a .npz archive where a .npy array was expected")
+    return array
 
 
 def check_mask(

@@ -113,12 +113,27 @@ def read_voc(root: str | Path, split: str = "train") -> ImageSet:
         mask = labels = None
         mask_path = root / "SegmentationClass" / f"{sample_id}.png"
         if mask_path.is_file():
-            mask = check_mask(lut[_read_index_png(mask_path)], image, len(classes), mask_path)
+            raw = _read_index_png(mask_path)
+            _check_values(raw, len(class_names), ignore, mask_path)
+            mask = check_mask(lut[raw], image, len(classes), mask_path)
             labels = labels_from_mask(mask, len(classes))
         samples.append(Sample(sample_id, image, mask, labels))
     foreground = [v for v in range(len(class_names)) if v != background]
     coding = MaskCoding((background, *foreground), ignore)
     return ImageSet(classes, samples, background is not None, coding)
+
+
+def _check_values(raw: np.ndarray, num_values: int, ignore: int | None, path: Path) -> None:
+    """Raise a DataError naming the mask values that are neither a labelmap index nor the
+    ignore value (the values found, not what they would map to)."""
+    allowed = np.arange(num_values) if ignore is None else np.append(np.arange(num_values), ignore)
+    bad = np.unique(raw[~np.isin(raw, allowed)])
+    if bad.size:
+        extra = "" if ignore is None else f" (and ignore {ignore})"
+        raise DataError(
+            f"{path}: mask values {bad[:5].tolist()} outside the labelmap's "
+            f"0..{num_values - 1}{extra}"
+        )
 
 
 def _find_image(root: Path, sample_id: str) -> Path:

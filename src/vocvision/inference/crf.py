@@ -35,7 +35,7 @@ def crf_log_probabilities(
     terms are `log_probs` (C x H x W) and whose pairwise terms read `image` (H x W x 3 uint8,
     the same H x W): a bilateral kernel (`spatial_px`, `colour_levels`, `bilateral_weight`)
     and a small smoothness kernel."""
-    import pydensecrf.densecrf as dcrf
+    import pydensecrf.densecrf as dcrf  # a compiled extension: loaded when a CRF is asked for
 
     channels, height, width = log_probs.shape
     if image.shape != (height, width, 3) or image.dtype != np.uint8:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from ..errors import VocvisionError
 from ..metrics import dice_per_image
 from .thresholds import apply_thresholds, best_global_threshold, per_class_thresholds
 
@@ -35,6 +36,10 @@ def class_areas(masks: Sequence[np.ndarray], num_classes: int) -> np.ndarray:
 def fuse(probabilities: np.ndarray, areas: np.ndarray, area_scale: float) -> np.ndarray:
     """Mean of the classifier probability and the area evidence min(1, area / area_scale)."""
     return (probabilities + np.clip(areas / area_scale, 0.0, 1.0)) / 2
+
+
+class ThresholdError(VocvisionError, ValueError):
+    """A label threshold outside 0..1."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,12 @@ class LabellingRule:
         return apply_thresholds(scores, np.asarray(self.threshold), self.at_least_one)
 
     def with_threshold(self, threshold: float | Sequence[float]) -> LabellingRule:
-        """The same rule with another threshold (e.g. `submit --threshold`)."""
-        value = tuple(threshold) if isinstance(threshold, Sequence) else float(threshold)
+        """The same rule with another threshold (e.g. `submit --threshold`), each in 0..1."""
+        values = list(threshold) if isinstance(threshold, Sequence) else [threshold]
+        bad = [v for v in values if not (isinstance(v, int | float) and 0 <= v <= 1)]
+        if bad:  # NaN fails both comparisons, so it is caught too
+            raise ThresholdError(f"a threshold must be a number in 0..1, got {bad[0]!r}")
+        value = tuple(map(float, values)) if isinstance(threshold, Sequence) else float(threshold)
         return replace(self, threshold=value, chosen_on="given")
 
     def to_dict(self) -> dict:

@@ -18,10 +18,12 @@ from ..config import RunConfig
 from ..errors import VocvisionError
 from ..runfolder import JobRecord, JobStage, RunFolder, RunInfo
 from ..submission import Score
+from ..workflow.training import is_worker_process
 from .budget import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
 from .stages import STAGES, refresh_report
 
 __all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run_job"]
+TRAINING_STAGES = ("classify", "segment", "baselines")
 
 
 @dataclass
@@ -56,15 +58,22 @@ def run_job(
     if budget_s <= 0:
         raise VocvisionError(f"the budget must be positive, got {budget_s:g} s")
     context = JobContext(
-        Path(data_dir), RunFolder(root), (config or RunConfig()).validate(), Budget(budget_s),
-        reporter or SilentReporter(), resume,
-    )  # fmt: skip
+        Path(data_dir),
+        RunFolder(root),
+        (config or RunConfig()).validate(),
+        Budget(budget_s),
+        reporter or SilentReporter(),
+        resume,
+    )
     record = JobRecord(budget_s)
     pending = [name for name in STAGES if name not in PARTS or name in only]
     for name in STAGES:
         if name not in pending:
             record.stages.append(JobStage(name, 0.0, status="not asked", note="left out by --only"))
+    worker = is_worker_process()
     for name in list(pending):
+        if worker and name not in TRAINING_STAGES:
+            continue  # a DDP worker only trains; the main process predicts, attacks, writes
         allotted = context.budget.allot(name, pending)
         context.reporter.start(name, allotted, context.budget.left())
         started = time.perf_counter()
@@ -73,8 +82,10 @@ def run_job(
         context.seconds[name] = stage.seconds
         record.stages.append(stage)
         record.stages.sort(key=lambda s: list(STAGES).index(s.name))
-        context.folder.write_job(record)
+        if not worker:
+            context.folder.write_job(record)
         context.reporter.finish(stage)
         pending.remove(name)
-    refresh_report(context)  # so the report's stage table has the report stage too
+    if not worker:
+        refresh_report(context)  # so the report's stage table has the report stage too
     return context

@@ -27,9 +27,14 @@ if TYPE_CHECKING:
 def _train(context: JobContext, name: str, allotted: float) -> tuple[str, str]:
     callbacks = [EpochBudget(allotted), EpochProgress(context.reporter, f"training the {name}")]
     context.info = train_run(
-        context.data_dir, context.folder.root, context.config, (name,), context.resume,
-        progress=False, callbacks=callbacks,
-    )  # fmt: skip
+        context.data_dir,
+        context.folder.root,
+        context.config,
+        (name,),
+        context.resume,
+        progress=False,
+        callbacks=callbacks,
+    )
     epochs = _epochs(context, name)
     return "done", f"{epochs} epochs" if epochs else "fitted in closed form (frozen features)"
 

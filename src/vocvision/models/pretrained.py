@@ -13,6 +13,7 @@ import re
 import socket
 from pathlib import Path
 
+import timm
 import torch
 from torch import nn
 
@@ -111,8 +112,6 @@ def load_imagenet_state(model_name: str, source: str) -> dict[str, torch.Tensor]
     """
     if source == "none":
         return None
-    import timm
-
     if source == "package":
         state = torch.load(
             package_checkpoint_path(model_name), map_location="cpu", weights_only=True

@@ -22,9 +22,14 @@ def classification_improvements(e: Evaluation, training: dict) -> list:
     if baseline:
         what = f"pretrained backbone ({training['backbone']}, {training['method']})"
         blocks.append(
-            marked(what, "per-image Dice", c["summary"]["dice"], baseline["dice"],
-                   f"the {baseline['label']}")
-        )  # fmt: skip
+            marked(
+                what,
+                "per-image Dice",
+                c["summary"]["dice"],
+                baseline["dice"],
+                f"the {baseline['label']}",
+            )
+        )
     rule = e.labelling or {}
     if "dice_at_half" in c and rule.get("chosen_on"):
         fused = rule.get("fusion_area_scale") is not None
@@ -32,9 +37,14 @@ def classification_improvements(e: Evaluation, training: dict) -> list:
             " (fused with the segmenter's class areas)" if fused else ""
         )
         blocks.append(
-            marked(what, "per-image Dice", c["summary"]["dice"], c["dice_at_half"],
-                   "the classifier at threshold 0.5")
-        )  # fmt: skip
+            marked(
+                what,
+                "per-image Dice",
+                c["summary"]["dice"],
+                c["dice_at_half"],
+                "the classifier at threshold 0.5",
+            )
+        )
     return blocks
 
 

@@ -111,9 +111,11 @@ def build_notebook(folder: RunFolder, document: Document | None = None):
         )
     )
     setup = SETUP.format(
-        data=str(info.data_dir), run=str(folder.root), budget=round(budget_s / 60),
+        data=str(info.data_dir),
+        run=str(folder.root),
+        budget=round(budget_s / 60),
         budget_s=budget_s,
-    )  # fmt: skip
+    )
     writer.cells.append(v4.new_code_cell(setup))
     attacks = folder.read_attacks()
     for i, section in enumerate(document.sections, start=1):

@@ -8,8 +8,13 @@ from .document import Bullets, Paragraph, Section, Table, figures_matching, key_
 from .findings import attack_findings, segmentation_findings, study_findings
 from .improvements import classification_improvements, segmentation_improvements
 
-TITLES = ("Overview and data", "Classification", "Segmentation", "Adversarial attacks",
-          "Discussion")  # fmt: skip
+TITLES = (
+    "Overview and data",
+    "Classification",
+    "Segmentation",
+    "Adversarial attacks",
+    "Discussion",
+)
 
 
 def _figures(folder: RunFolder, evaluation: Evaluation, *names: str) -> list:
@@ -48,12 +53,15 @@ def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -
         section.add(Paragraph("The test answers are hidden: submission.csv is not scored.", True))
     job = folder.read_job()
     if job:
-        rows = [[s.name, f"{s.allotted_s:.0f}", f"{s.seconds:.0f}", s.status, s.note]
-                for s in job.stages]  # fmt: skip
+        rows = [
+            [s.name, f"{s.allotted_s:.0f}", f"{s.seconds:.0f}", s.status, s.note]
+            for s in job.stages
+        ]
         caption = f"The stages of `vocvision run` in a budget of {job.budget_s / 60:.0f} minutes."
         section.add(Table(["stage", "share s", "took s", "status", "what"], rows, caption))
-    section.add(*_figures(folder, evaluation, "class_balance", "sample_images",
-                          "label_cooccurrence"))  # fmt: skip
+    section.add(
+        *_figures(folder, evaluation, "class_balance", "sample_images", "label_cooccurrence")
+    )
     return section
 
 
@@ -66,25 +74,36 @@ def classification_section(folder: RunFolder, evaluation: Evaluation) -> Section
     probe = training["method"] == "probe"
     how = "frozen ImageNet features, K-fold linear heads" if probe else "fine-tuned end to end"
     section.add(
-        Paragraph(f"Classifier: {training['backbone']} ({training['method']}: {how}) at "
-                  f"{training['image_size']} px."),
+        Paragraph(
+            f"Classifier: {training['backbone']} ({training['method']}: {how}) at "
+            f"{training['image_size']} px."
+        ),
         *classification_improvements(evaluation, training),
-    )  # fmt: skip
+    )
     rule = evaluation.labelling
     if rule:
         fused = rule["fusion_area_scale"] is not None
-        how = (f"the classifier fused with the segmenter's class areas (scale "
-               f"{rule['fusion_area_scale']})" if fused else "the classifier alone")  # fmt: skip
+        how = (
+            f"the classifier fused with the segmenter's class areas (scale "
+            f"{rule['fusion_area_scale']})"
+            if fused
+            else "the classifier alone"
+        )
         threshold = rule["threshold"]
         cut = "per-class thresholds" if isinstance(threshold, list) else f"threshold {threshold}"
         chosen = f", chosen on the {rule['chosen_on']}" if rule.get("chosen_on") else ""
         section.add(Paragraph(f"Labels come from {how} at {cut}{chosen}."))
     section.add(key_value_table(c["summary"], f"Classification on the {evaluation.split}."))
     rows = [
-        [r["class"], str(r["positives"]), number(r["ap"], 3), number(r["f1"], 3),
-         number(r["threshold"], 2)]
+        [
+            r["class"],
+            str(r["positives"]),
+            number(r["ap"], 3),
+            number(r["f1"], 3),
+            number(r["threshold"], 2),
+        ]
         for r in c["per_class"]
-    ]  # fmt: skip
+    ]
     section.add(Table(["class", "positives", "AP", "F1", "threshold"], rows, "Per class."))
     section.add(*_figures(folder, evaluation, "classifier_pr_curves", "classifier_curves"))
     study = folder.read_study()
@@ -121,8 +140,15 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
         section.add(*segmentation_improvements(evaluation, training))
         section.add(Bullets(segmentation_findings(s)))
         section.add(key_value_table(s["summary"], f"Segmentation on the {evaluation.split}."))
-        section.add(*_figures(folder, evaluation, "segmenter_per_class_iou",
-                              "segmenter_confusion", "segmenter_best_worst"))  # fmt: skip
+        section.add(
+            *_figures(
+                folder,
+                evaluation,
+                "segmenter_per_class_iou",
+                "segmenter_confusion",
+                "segmenter_best_worst",
+            )
+        )
     section.add(*_figures(folder, evaluation, "segmenter_curves", "test_predictions"))
     return section
 
@@ -133,10 +159,13 @@ def attack_section(folder: RunFolder) -> Section:
     if results is None:
         return section.add(Paragraph("No attacks were run (`vocvision attack RUN`)."))
     section.add(
-        Paragraph(f"Threat model: {results.threat_model}. {results.images} images of the "
-                  f"run's {results.split} split.", True),
+        Paragraph(
+            f"Threat model: {results.threat_model}. {results.images} images of the "
+            f"run's {results.split} split.",
+            True,
+        ),
         Bullets(attack_findings(results)),
-    )  # fmt: skip
+    )
     if results.skipped:
         section.add(Paragraph(f"Left out to fit the time budget: {'; '.join(results.skipped)}."))
     columns = ("clean", "adversarial", "ratio", "fooling_rate", "success", "psnr", "ssim")

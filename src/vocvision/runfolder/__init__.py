@@ -7,6 +7,7 @@ Paths come from `layout`; records from `records`; older runs are brought forward
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -153,8 +154,8 @@ class RunFolder:
                     data.get("probabilities"),
                     str(data["split"]),
                 )
-        except (OSError, ValueError, KeyError) as err:
-            raise RunFolderError(f"{path}: unreadable predictions ({err})") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise RunFolderError(f"{path}: unreadable predictions ({err or 'empty'})") from None
 
     # score, attacks, study, evaluation -------------------------------------------------
     def write_score(self, score: Score, seconds: dict[str, float]) -> None:

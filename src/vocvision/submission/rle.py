@@ -13,6 +13,9 @@ class RLEError(ValueError):
     """An RLE string that is not a well-formed list of runs."""
 
 
+MAX_VALUE = 2**40  # no image stack has a trillion elements; larger values are malformed
+
+
 def rle_encode(array: np.ndarray) -> str:
     pixels = np.concatenate([[0], np.asarray(array).astype(bool).ravel().astype(np.int8), [0]])
     runs = np.flatnonzero(pixels[1:] != pixels[:-1]) + 1
@@ -26,9 +29,13 @@ def parse_runs(rle: str) -> tuple[np.ndarray, np.ndarray]:
     if not tokens:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     try:
-        numbers = np.array([int(t) for t in tokens], dtype=np.int64)
-    except ValueError as err:
-        raise RLEError(f"non-integer token in RLE ({err})") from None
+        values = [int(t) for t in tokens]
+    except ValueError:
+        bad = next(t for t in tokens if not t.lstrip("+-").isdigit())
+        raise RLEError(f"non-integer token {bad[:20]!r} in RLE") from None
+    if max(values) > MAX_VALUE:
+        raise RLEError(f"a value of {len(str(max(values)))} digits: larger than any array")
+    numbers = np.array(values, dtype=np.int64)
     if len(numbers) % 2:
         raise RLEError(f"odd number of values ({len(numbers)}); runs are start/length pairs")
     starts, lengths = numbers[0::2], numbers[1::2]
@@ -60,9 +67,25 @@ def rle_end(rle: str) -> int:
 
 
 def rle_dice(pred: str, truth: str) -> float:
-    """Dice of two RLE-encoded sets; 1 when both are empty."""
-    size = max(rle_end(pred), rle_end(truth))
-    if size == 0:
+    """Dice of two RLE-encoded sets; 1 when both are empty. Computed on the runs, never
+    decoded, so its memory follows the number of runs, not the length a run claims."""
+    a_starts, a_lengths = parse_runs(pred)
+    b_starts, b_lengths = parse_runs(truth)
+    total = int(a_lengths.sum()) + int(b_lengths.sum())
+    if total == 0:
         return 1.0
-    a, b = rle_decode(pred, size), rle_decode(truth, size)
-    return float(2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)))
+    return 2 * _overlap(a_starts, a_lengths, b_starts, b_lengths) / total
+
+
+def _overlap(a_starts, a_lengths, b_starts, b_lengths) -> int:
+    """Elements in both of two sorted lists of disjoint runs (a two-pointer merge)."""
+    a_ends, b_ends = a_starts + a_lengths, b_starts + b_lengths
+    i = j = common = 0
+    while i < len(a_starts) and j < len(b_starts):
+        low, high = max(a_starts[i], b_starts[j]), min(a_ends[i], b_ends[j])
+        common += max(0, int(high - low))
+        if a_ends[i] < b_ends[j]:
+            i += 1
+        else:
+            j += 1
+    return common

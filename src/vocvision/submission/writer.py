@@ -51,8 +51,18 @@ def write_table(path: str | Path, table: pd.DataFrame) -> None:
 
 
 def read_submission(path: str | Path) -> pd.DataFrame:
-    """Read a submission/solution CSV; empty predictions stay empty strings."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    """Read a submission/solution CSV; empty predictions stay empty strings. Files that are
+    not one (empty, binary, not UTF-8, another header) raise a ValueError naming the file."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file (0 bytes), expected the header 'Id,Predicted'")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}): not a CSV file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{path}: unreadable CSV ({str(err).splitlines()[0]})") from None
     if list(table.columns) != ["Id", "Predicted"]:
-        raise ValueError(f"{path}: header must be 'Id,Predicted', got {','.join(table.columns)}")
+        got = ",".join(map(str, table.columns))[:60]
+        raise ValueError(f"{path}: header must be 'Id,Predicted', got '{got}'")
     return table.set_index("Id")

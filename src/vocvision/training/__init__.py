@@ -1,7 +1,7 @@
 """Training: one Lightning module over the task objects, the fit loop, and the probe's
 closed-form fit."""
 
-from .budget import EpochBudget
+from .budget import EpochBudget, EpochSeed
 from .checkpoints import read_checkpoint
 from .fit import fit_model, save_model
 from .module import TaskModule
@@ -9,6 +9,7 @@ from .probe import fit_probe, read_oof
 
 __all__ = [
     "EpochBudget",
+    "EpochSeed",
     "TaskModule",
     "fit_model",
     "fit_probe",

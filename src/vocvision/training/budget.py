@@ -1,5 +1,7 @@
-"""Training inside a time budget: after the first epoch, fewer epochs if the rest would not
-fit, with the learning-rate schedule shortened to match (so it still ends annealed)."""
+"""Callbacks on the epochs: training inside a time budget (after the first epoch, fewer
+epochs if the rest would not fit, the learning-rate schedule shortened to match, so it still
+ends annealed), and seeding each epoch so that resuming repeats nothing but the epoch in
+progress."""
 
 from __future__ import annotations
 
@@ -33,14 +35,31 @@ class EpochBudget(L.Callback):
             trainer.current_epoch + 1 - self.first_epoch
         )
         fits = max(trainer.current_epoch + 1, int(self.seconds / per_epoch) + self.first_epoch)
-        self.planned = min(trainer.max_epochs, fits)
+        # Under DDP every process must train the same epochs: the main process decides.
+        self.planned = trainer.strategy.broadcast(min(trainer.max_epochs, fits), src=0)
         if self.planned < trainer.max_epochs:
             log.info(
                 "time budget %.0f s: %d of %d epochs fit (%.0f s each)",
-                self.seconds, self.planned, trainer.max_epochs, per_epoch,
-            )  # fmt: skip
+                self.seconds,
+                self.planned,
+                trainer.max_epochs,
+                per_epoch,
+            )
             steps_per_epoch = trainer.estimated_stepping_batches / trainer.max_epochs
             trainer.fit_loop.max_epochs = self.planned
             schedule = getattr(module, "schedule", None)
             if schedule is not None:
-                schedule.total_steps = max(1, int(steps_per_epoch * self.planned))
+                schedule["total_steps"] = max(1, int(steps_per_epoch * self.planned))
+
+
+class EpochSeed(L.Callback):
+    """Seed every epoch from (`seed`, epoch number), so its shuffling, augmentation and
+    dropout do not depend on what ran before it: a run resumed from the end of an epoch
+    trains the next epochs exactly as an uninterrupted one would (Lightning's checkpoints do
+    not carry the random generators' states)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        L.seed_everything(self.seed + 1000 * trainer.current_epoch, workers=True, verbose=False)

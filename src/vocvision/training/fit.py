@@ -14,6 +14,7 @@ from ..config import RunConfig
 from ..data.sample import ImageSet
 from ..layout import ModelLayout
 from ..tasks import Task
+from .budget import EpochSeed
 from .checkpoints import AtomicCheckpointIO, ResumableCSVLogger, metrics_history, read_checkpoint
 from .data import ImageSetDataModule
 from .module import TaskModule
@@ -54,6 +55,7 @@ def fit_model(
         c.min_crop_scale,
         c.augment,
         c.max_crop_scale,
+        config.seed,
     )
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     if trainer.is_global_zero:
@@ -108,6 +110,7 @@ def _trainer(
             last,
             LearningRateMonitor(),
             EarlyStopping(task.monitor, mode="max", patience=c.patience),
+            EpochSeed(config.seed),
             *callbacks,
         ],
         logger=[

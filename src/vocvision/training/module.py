@@ -12,24 +12,27 @@ from torch import nn
 from ..tasks import Task
 
 
-class WarmupCosine:
+def warmup_cosine(total_steps: int, warmup_fraction: float = 0.1):
     """Learning-rate factor per step: linear warm-up, then cosine decay to zero at
-    `total_steps`.
+    `factor.schedule["total_steps"]`.
 
-    An object (not a scheduler with its own step count) so that a resumed run that asks for
-    more epochs rebuilds it for the new total (only the step counter is restored), and a time
-    budget that shortens training can move `total_steps` and keep the schedule's shape.
+    A plain function (LambdaLR saves callable objects' state in checkpoints, not functions')
+    so that a resumed run that asks for more epochs rebuilds it for the new total (only the
+    step counter is restored); its `schedule` dict lets a time budget that shortens training
+    move the total and keep the schedule's shape.
     """
+    schedule = {"total_steps": total_steps}
 
-    def __init__(self, total_steps: int, warmup_fraction: float = 0.1) -> None:
-        self.total_steps, self.warmup_fraction = total_steps, warmup_fraction
-
-    def __call__(self, step: int) -> float:
-        warmup = max(1, int(self.warmup_fraction * self.total_steps))
+    def factor(step: int) -> float:
+        total = schedule["total_steps"]
+        warmup = max(1, int(warmup_fraction * total))
         if step < warmup:
             return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, self.total_steps - warmup))
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return 0.5 * (1 + math.cos(math.pi * progress))
+
+    factor.schedule = schedule
+    return factor
 
 
 class TaskModule(L.LightningModule):
@@ -48,7 +51,7 @@ class TaskModule(L.LightningModule):
         self.config = task.config
         self.val_metric = task.validation_metric()
         self.save_hyperparameters({"task": task.name, **asdict(task.config)})
-        self.schedule: WarmupCosine | None = None  # set by lr_scheduler for warmup_cosine
+        self.schedule: dict | None = None  # warmup_cosine's total steps (see EpochBudget)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
@@ -108,8 +111,9 @@ class TaskModule(L.LightningModule):
             period = self.config.restart_epochs * steps_per_epoch
             scheduler = sched.CosineAnnealingWarmRestarts(optimizer, T_0=period)
         elif name == "warmup_cosine":
-            self.schedule = WarmupCosine(total_steps)
-            scheduler = sched.LambdaLR(optimizer, self.schedule)
+            factor = warmup_cosine(total_steps)
+            self.schedule = factor.schedule
+            scheduler = sched.LambdaLR(optimizer, factor)
         else:
             raise ValueError(f"unknown scheduler '{name}'")
         return {"scheduler": scheduler, "interval": "step"}

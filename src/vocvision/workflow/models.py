@@ -69,10 +69,25 @@ def load_models(folder: RunFolder, info: RunInfo) -> TrainedModels:
     loaded = {}
     for name in names:
         model, saved = load_pretrained(folder.model(name).root)
-        if saved.get("classes", info.classes) != info.classes:
-            raise RunFolderError(
-                f"{folder.model(name).config}: the model's classes {saved.get('classes')} are "
-                f"not the run's {info.classes}"
-            )
+        _check_model(folder.model(name).config, saved, info)
         loaded[name] = TrainedModel(make_task(info, name, rule), model)
     return TrainedModels(**loaded)
+
+
+def _check_model(path, saved: dict, info: RunInfo) -> None:
+    """A model file must be the run's: its classes (names, order, count) and background."""
+    classes, args = saved.get("classes"), saved["args"]
+    if classes is not None and list(classes) != info.classes:
+        raise RunFolderError(
+            f"{path}: the model's classes {classes[:6]} ({len(classes)}) are not the run's "
+            f"{info.classes[:6]} ({len(info.classes)})"
+        )
+    if args.get("num_classes", len(info.classes)) != len(info.classes):
+        raise RunFolderError(
+            f"{path}: a model of {args['num_classes']} classes in a run of {len(info.classes)}"
+        )
+    if args.get("background", info.has_background) != info.has_background:
+        raise RunFolderError(
+            f"{path}: the model was built {'with' if args['background'] else 'without'} a "
+            f"background class, the run's data {'have' if info.has_background else 'have no'} one"
+        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +15,8 @@ import lightning as L
 
 from ..config import RunConfig
 from ..data import DataError, ImageSet, read_split, stratified_split
-from ..layout import MODEL_NAMES
+from ..fileio import ensure_writable
+from ..layout import MODEL_NAMES, ModelLayout
 from ..runfolder import RunFolder, RunInfo
 from ..training import fit_model, fit_probe
 from .data import default_splits
@@ -34,17 +37,65 @@ def train_run(
 ) -> RunInfo:
     """Train `models` on the train split of `data_dir` into the run folder `root`; returns
     the run's description (also saved as run.json). `callbacks` go to Lightning (e.g. a
-    time budget, a progress display)."""
+    time budget, a progress display).
+
+    Every input is checked before any work. Models train in staging folders
+    (`RUN/.<model>.training/`) that replace the run's only once all of them are trained, so a
+    failure leaves the previous run as it was; `resume` continues from the staging folder's
+    last.ckpt (an interrupted training) or the run's own. In the other processes of a DDP
+    training (`is_worker_process`) only the Lightning fits run: the main process writes."""
     config = (config or RunConfig()).validate()
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
         raise DataError(f"models to train must be among {MODEL_NAMES}, got {list(models)}")
     folder = RunFolder(root)
+    info, train_set, val_set = _describe(data_dir, folder, config, models)
+    worker = is_worker_process()
+    if worker:  # the main process prepared the staging folders before its first fit
+        staged = {name: _staging_layout(folder, name) for name in models}
+    else:
+        ensure_writable(folder.root)
+        staged = {name: _staging(folder, name, resume) for name in models}
+    for name in models:
+        started = time.perf_counter()
+        task = make_task(info, name)
+        if task.trains_with_lightning:
+            fit_model(
+                task, train_set, val_set, info.config, staged[name], resume, progress, callbacks
+            )
+        elif not worker:
+            fit_probe(task, train_set, staged[name], info.config.seed)
+        log.info("%s trained in %.0f s", name, time.perf_counter() - started)
+    if worker:
+        return info
+    _swap_in(folder, staged)
+    folder.write_info(info)
+    trained = load_models(folder, info)
+    if trained.classifier and info.config.classifier.threshold is None:
+        tune_labelling(folder, info, trained, val_set)
+    return info
+
+
+def is_worker_process() -> bool:
+    """Whether this is one of the other processes of a DDP training (global rank > 0), as
+    torchrun (RANK) or Lightning's own launcher (LOCAL_RANK, NODE_RANK) says. Lightning
+    starts them by running the same command again; they go through the same fits and leave
+    every file to the main process."""
+    if "RANK" in os.environ:
+        return int(os.environ["RANK"]) > 0
+    return int(os.environ.get("LOCAL_RANK", 0)) > 0 or int(os.environ.get("NODE_RANK", 0)) > 0
+
+
+def _describe(
+    data_dir: str | Path, folder: RunFolder, config: RunConfig, models: tuple[str, ...]
+) -> tuple[RunInfo, ImageSet, ImageSet]:
+    """The run's description and its training and validation parts, every input the
+    training needs checked first."""
     train_split, test_split = default_splits(data_dir)
     images = read_split(data_dir, train_split)
-    check_trainable(images, models, Path(data_dir))
     if config.max_train_images:
         images = images.subset(range(min(config.max_train_images, len(images))))
+    check_trainable(images, models, Path(data_dir))
     train_set, val_set = stratified_split(images, config.val_fraction, config.seed)
     config = config.for_labels(images.binary, images.has_background)
     info = RunInfo(
@@ -58,22 +109,42 @@ def train_run(
         val_set.ids,
         _with_kept_sections(config, folder, models, train_set.ids),
     )
-    for name in models:
-        started = time.perf_counter()
-        task = make_task(info, name)
-        layout = folder.model(name)
-        if task.trains_with_lightning:
-            fit_model(task, train_set, val_set, info.config, layout, resume, progress, callbacks)
-        else:
-            fit_probe(task, train_set, layout, info.config.seed)
-        log.info("%s trained in %.0f s", name, time.perf_counter() - started)
-    folder.write_info(info)
-    if "classifier" in models:
-        folder.clear_labelling()
-    trained = load_models(folder, info)
-    if trained.classifier and info.config.classifier.threshold is None:
-        tune_labelling(folder, info, trained, val_set)
-    return info
+    return info, train_set, val_set
+
+
+def _staging_layout(folder: RunFolder, name: str) -> ModelLayout:
+    return ModelLayout(folder.root / f".{name}.training")
+
+
+def _staging(folder: RunFolder, name: str, resume: bool) -> ModelLayout:
+    """The staging folder of model `name`: kept when resuming an interrupted training, seeded
+    with the run's own last checkpoint and log when resuming a finished one, else empty."""
+    live, staged = folder.model(name), _staging_layout(folder, name)
+    if resume and staged.last_checkpoint.is_file():
+        return staged
+    if staged.root.exists():
+        shutil.rmtree(staged.root)
+    if resume and live.last_checkpoint.is_file():
+        staged.checkpoints.mkdir(parents=True)
+        shutil.copy2(live.last_checkpoint, staged.last_checkpoint)
+        if live.metrics_csv.is_file():
+            staged.logs.mkdir(parents=True)
+            shutil.copy2(live.metrics_csv, staged.metrics_csv)
+    return staged
+
+
+def _swap_in(folder: RunFolder, staged: dict[str, ModelLayout]) -> None:
+    """Put the trained models in place of the run's (the old folders go only after)."""
+    for name, layout in staged.items():
+        live = folder.model(name).root
+        old = folder.root / f".{name}.old"
+        if old.exists():
+            shutil.rmtree(old)
+        if live.exists():
+            live.rename(old)
+        layout.root.rename(live)
+        if old.exists():
+            shutil.rmtree(old)
 
 
 def check_trainable(images: ImageSet, models: tuple[str, ...], source: Path) -> None:

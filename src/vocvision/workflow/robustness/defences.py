@@ -39,9 +39,10 @@ def defence_rows(
         attack = PGD(model, eps, steps=steps, objective=victim.task.objective())
         adversarial, seconds = timed(attack, images, truth)
         rows.append(
-            measure(victim, "pgd", eps, images, adversarial, truth, seconds, adaptive=True,
-                    **identity)
-        )  # fmt: skip
+            measure(
+                victim, "pgd", eps, images, adversarial, truth, seconds, adaptive=True, **identity
+            )
+        )
     if train is not None and finetune_epochs > 0:
         rows.append(finetuned_row(victim, train, images, truth, eps, steps, finetune_epochs))
     return rows
@@ -65,6 +66,16 @@ def finetuned_row(
     attack = PGD(model, eps, steps=steps, objective=task.objective())
     adversarial, seconds = timed(attack, images, truth)
     return measure(
-        victim, "pgd", eps, images, adversarial, truth, seconds, model=model, steps=steps,
-        defence=f"adversarial fine-tuning ({epochs} ep)", adaptive=True, fit_seconds=fit_seconds,
-    )  # fmt: skip
+        victim,
+        "pgd",
+        eps,
+        images,
+        adversarial,
+        truth,
+        seconds,
+        model=model,
+        steps=steps,
+        defence=f"adversarial fine-tuning ({epochs} ep)",
+        adaptive=True,
+        fit_seconds=fit_seconds,
+    )

@@ -79,10 +79,18 @@ def generator_row(
     fit_seconds = time.perf_counter() - started
     adversarial, seconds = timed(attack, images[keep], truth[keep])
     row = measure(
-        victim, "generator", eps, images[keep], adversarial, truth[keep], seconds,
-        goal.targets[keep], goal=goal.description, fit_seconds=fit_seconds,
+        victim,
+        "generator",
+        eps,
+        images[keep],
+        adversarial,
+        truth[keep],
+        seconds,
+        goal.targets[keep],
+        goal=goal.description,
+        fit_seconds=fit_seconds,
         train_loss=attack.history,
-    )  # fmt: skip
+    )
     kept = [i for i, k in zip(ids, keep.tolist(), strict=True) if k]
     out.save(
         f"{task.name}_generator",

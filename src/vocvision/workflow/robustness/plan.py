@@ -66,11 +66,17 @@ def plan_attacks(
         options |= universal
         used += step * (1 + FORWARD) * universal["universal_epochs"] * universal["universal_images"]
     optional = (
-        ("defences", step * (2 * count * s.steps + 3 * s.finetune_epochs * train_images),
-         {"defences": True}),
-        ("perturbation generator", _generator_cost(models, costs, train_images),
-         {"generator_eps": 8 / 255}),
-    )  # fmt: skip
+        (
+            "defences",
+            step * (2 * count * s.steps + 3 * s.finetune_epochs * train_images),
+            {"defences": True},
+        ),
+        (
+            "perturbation generator",
+            _generator_cost(models, costs, train_images),
+            {"generator_eps": 8 / 255},
+        ),
+    )
     for name, cost, change in optional:
         if used + cost <= seconds:
             options |= change

@@ -121,9 +121,10 @@ def _model_rows(
         rows.append(universal_row(victim, learn_on, x, truth, s.universal_eps, s.universal_epochs))
     if s.generator_eps and learnt:
         rows.append(
-            generator_row(victim, learnt, images.ids, x, truth, s.generator_eps,
-                          s.generator_epochs, out)
-        )  # fmt: skip
+            generator_row(
+                victim, learnt, images.ids, x, truth, s.generator_eps, s.generator_epochs, out
+            )
+        )
     if s.defences:
         rows += defence_rows(
             victim, learnt, x, truth, pgd_images, s.eps, s.steps, s.finetune_epochs

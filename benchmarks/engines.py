@@ -1,0 +1,153 @@
+"""Inference engines side by side: images/s and peak memory of a run's segmenter (masks at
+full resolution, one view, no CRF) and classifier in torch float32, torch bf16 autocast,
+torch.compile (bf16) and ONNX Runtime (all graph optimisations, intra-op threads = cores),
+on a split of a dev set. Each engine runs in its own process (so the peak memory is its
+own), warms up on 8 images, then times `--repeats` passes; the median is printed.
+
+    MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
+      .venv/bin/python benchmarks/engines.py --run RUN --data ../shared/data/camvid
+
+Speed does not depend on the weights' values, so a short training run of the same
+architecture measures the same as a long one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import SHARED_DATA, has_voc_data
+from rich.console import Console
+from rich.table import Table
+
+ENGINES = {
+    "torch float32": {"engine": "torch", "fast": False},
+    "torch bf16 autocast": {"engine": "torch", "fast": True},
+    "torch.compile, bf16": {"engine": "torch", "fast": True, "compile_model": True},
+    "ONNX Runtime": {"engine": "onnxruntime", "fast": False},
+}
+
+
+def measure(run_dir: Path, data: Path, split: str, images: int, repeats: int, name: str) -> dict:
+    """Runs inside its own process: time one engine on both models."""
+    import vocvision as vv
+    from vocvision.data import read_split
+    from vocvision.launcher import configure_threads
+
+    configure_threads()
+    options = dict(ENGINES[name])
+    run = vv.Run.load(run_dir)
+    models = run.engine_models(options.pop("engine"))
+    pixels = [s.image for s in read_split(data, split).samples[:images]]
+    result = {
+        "engine": name,
+        "images": len(pixels),
+        "shape": "x".join(map(str, pixels[0].shape[:2])),
+    }
+    for model_name, trained in models.items():
+        task = trained.task
+        if task.dense:
+
+            def predict(batch, task=task, model=trained.model):
+                return task.predict(model, batch, tta=False, crf=False, **options)
+        else:
+
+            def predict(batch, task=task, model=trained.model):
+                return task.predict(model, batch, tta=False, **options)
+
+        started = time.perf_counter()
+        predict(pixels[:8])
+        first = time.perf_counter() - started
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            predict(pixels)
+            times.append(time.perf_counter() - started)
+        result[model_name] = {
+            "first_s": first,
+            "images_per_s": len(pixels) / statistics.median(times),
+        }
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "camvid")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = measure(args.run, args.data, args.split, args.images, args.repeats, args.child)
+        print("RESULT " + json.dumps(result))
+        return 0
+    console = Console(width=max(140, Console().width))
+    if not has_voc_data(args.data, console):
+        return 2
+    rows = []
+    for name in ENGINES:
+        command = [
+            sys.executable,
+            __file__,
+            "--run",
+            str(args.run),
+            "--data",
+            str(args.data),
+            "--split",
+            args.split,
+            "--images",
+            str(args.images),
+            "--repeats",
+            str(args.repeats),
+            "--child",
+            name,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True)
+        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+        if done.returncode or not lines:
+            console.print(f"[red]{name} failed[/red]\n{done.stderr[-2000:]}")
+            continue
+        rows.append(json.loads(lines[-1][len("RESULT ") :]))
+    table = Table(
+        title=f"{args.data.name} {args.split}: {rows[0]['images']} images of "
+        f"{rows[0]['shape']}, {args.run}"
+        if rows
+        else "no engine ran"
+    )
+    for column in (
+        "engine",
+        "segmenter images/s",
+        "classifier images/s",
+        "first call s",
+        "peak MB",
+    ):
+        table.add_column(column, justify="right")
+    for r in rows:
+        seg, cls = r.get("segmenter", {}), r.get("classifier", {})
+        table.add_row(
+            r["engine"],
+            f"{seg.get('images_per_s', float('nan')):.1f}",
+            f"{cls.get('images_per_s', float('nan')):.1f}",
+            f"{seg.get('first_s', 0) + cls.get('first_s', 0):.1f}",
+            f"{r['peak_mb']:.0f}",
+        )
+    console.print(table)
+    if rows:
+        best = max(rows, key=lambda r: r.get("segmenter", {}).get("images_per_s", 0))
+        console.print(f"fastest segmenter: {best['engine']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

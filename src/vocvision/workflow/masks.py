@@ -1,0 +1,40 @@
+"""Predicted masks as PNG files in the dataset's own values and palette, ready for the
+dataset's own evaluation tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..data.voc import voc_palette
+from ..fileio import atomic_path
+from ..runfolder import Predictions
+
+
+def dataset_palette(data_dir: Path) -> list[int]:
+    """The palette of the data's own mask PNGs (VOC layout), else the standard VOC one."""
+    for path in sorted((Path(data_dir) / "SegmentationClass").glob("*.png"))[:1]:
+        with Image.open(path) as png:
+            if png.mode == "P" and png.getpalette():
+                palette = png.getpalette()
+                return palette + [0] * (768 - len(palette))
+    return voc_palette()
+
+
+def write_mask_pngs(predictions: Predictions, folder: Path, palette: list[int]) -> list[Path]:
+    """One `<id>.png` per image in `folder`: a palette PNG of the dataset's mask values
+    (16-bit grey when a value passes 255)."""
+    written = []
+    for image_id, mask in zip(predictions.ids, predictions.masks, strict=True):
+        if mask.dtype == np.uint8:
+            png = Image.fromarray(mask, mode="P")
+            png.putpalette(palette)
+        else:
+            png = Image.fromarray(mask.astype(np.uint16))
+        path = folder / f"{image_id}.png"
+        with atomic_path(path) as tmp:
+            png.save(tmp, format="PNG")
+        written.append(path)
+    return written
