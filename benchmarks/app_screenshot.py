@@ -19,20 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import CHROMIUM_FLAGS
 from PIL import Image
 from rich.console import Console
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import presence_of_element_located
+from selenium.webdriver.support.ui import WebDriverWait
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,2600",
-]
+import vocvision as vv
+from vocvision.app import serve
 
 
 def free_port() -> int:
@@ -42,12 +39,10 @@ def free_port() -> int:
 
 
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in FLAGS:
+    for flag in [*CHROMIUM_FLAGS, "--window-size=1400,2600"]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tempfile.mkdtemp()}")
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
@@ -55,7 +50,6 @@ def browser():
 
 def wait_for_images(driver, count: int, timeout: float = 300) -> None:
     """Until `count` result images are on the page (Gradio shows them as <img> elements)."""
-    from selenium.webdriver.common.by import By
 
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -80,10 +74,6 @@ def main() -> int:
             "[red]needs Debian's chromium and chromium-driver[/red] (nothing was checked)"
         )
         return 2
-    from selenium.webdriver.common.by import By
-
-    import vocvision as vv
-    from vocvision.app import serve
 
     run = vv.Run.load(args.run)
     image = args.image
@@ -95,7 +85,9 @@ def main() -> int:
     driver = browser()
     try:
         driver.get(f"http://127.0.0.1:{port}/")
-        upload = driver.find_element(By.CSS_SELECTOR, "input[type=file]")
+        upload = WebDriverWait(driver, 120).until(  # the page is built by JavaScript
+            presence_of_element_located((By.CSS_SELECTOR, "input[type=file]"))
+        )
         upload.send_keys(str(image.resolve()))
         time.sleep(2)
         driver.find_element(By.XPATH, "//button[normalize-space()='Predict']").click()

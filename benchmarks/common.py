@@ -7,6 +7,18 @@ from pathlib import Path
 from rich.console import Console
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Headless Chromium on a closed network: without the background-networking flags it keeps
+# trying to reach Google's hosts.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def has_voc_data(data: Path, console: Console) -> bool:

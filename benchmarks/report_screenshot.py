@@ -21,6 +21,7 @@ from pathlib import Path
 
 import html5lib
 import numpy as np
+from common import CHROMIUM_FLAGS
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
@@ -32,17 +33,6 @@ SECTIONS = [
     "4 Adversarial attacks",
     "5 Discussion",
 ]
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
 NS = "{http://www.w3.org/1999/xhtml}"
 
 
@@ -50,7 +40,8 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
         command = [
             "chromium",
-            *FLAGS,
+            *CHROMIUM_FLAGS,
+            "--hide-scrollbars",
             f"--user-data-dir={profile}",
             "--enable-logging=stderr",
             "--v=0",

@@ -7,8 +7,6 @@ import pytest
 
 from vocvision.data import write_synthetic_dataset
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
 def kaggle_dir(tmp_path_factory) -> Path:

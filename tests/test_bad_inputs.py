@@ -135,7 +135,7 @@ def test_a_voc_training_image_without_mask_is_named(tmp_path, monkeypatch, capsy
     write_voc(make_synthetic(8, seed=0, size=(32, 40)), tmp_path, "train")
     (tmp_path / "SegmentationClass" / "3.png").unlink()
     code, output = run_cli(["train", tmp_path, "--out", tmp_path / "run"], monkeypatch, capsys)
-    assert code == 2 and "training image 3 has no labels" in output
+    assert code == 2 and "training image 3 has no mask (so no labels)" in output
 
 
 def _coco(tmp_path, annotations) -> tuple:

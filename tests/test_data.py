@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
 from PIL import Image
 
 from vocvision.data import (
@@ -91,16 +90,27 @@ def test_voc_without_background_keeps_class_indices(tmp_path):
         assert np.array_equal(np.asarray(png), mask)
 
 
-def test_real_voc_sample_palette_masks_with_borders():
-    root = SHARED_DATA / "voc2012-sample"
-    if not root.is_dir():
-        pytest.skip(f"{root} not present")
-    images = read_voc(root, "train")
+def test_voc_palette_masks_with_borders_read_as_indices(tmp_path):
+    """A VOC devkit folder as PASCAL ships it: no labelmap (the 21 VOC classes), palette PNGs
+    whose indices are the classes, objects outlined in 255 (void)."""
+    mask = np.zeros((40, 60), dtype=np.uint8)
+    mask[5:30, 10:40] = 15  # person
+    mask[4, 9:41] = mask[30, 9:41] = 255  # the void border around it
+    mask[20:35, 45:58] = 1  # aeroplane
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "SegmentationClass").mkdir()
+    (tmp_path / "ImageSets" / "Segmentation").mkdir(parents=True)
+    Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(tmp_path / "JPEGImages" / "a.jpg")
+    png = Image.fromarray(mask, mode="P")
+    png.putpalette(voc_palette())
+    png.save(tmp_path / "SegmentationClass" / "a.png")
+    (tmp_path / "ImageSets" / "Segmentation" / "train.txt").write_text("a\n")
+    images = read_voc(tmp_path, "train")
     assert images.num_classes == 20 and images.classes[0] == "aeroplane"
-    for s in images.samples:
-        values = set(np.unique(s.mask).tolist())
-        assert 255 in values and 0 in values and values <= set(range(21)) | {255}
-        assert s.labels.sum() >= 1 and s.mask.shape == s.image.shape[:2]
+    sample = images.samples[0]
+    assert set(np.unique(sample.mask).tolist()) == {0, 1, 15, 255}
+    assert sample.labels.nonzero()[0].tolist() == [0, 14]  # aeroplane, person
+    assert sample.mask.shape == sample.image.shape[:2]
 
 
 def test_stratified_split_keeps_label_balance():

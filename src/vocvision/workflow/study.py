@@ -34,6 +34,7 @@ from ..metrics import classification_metrics
 from ..models.probe import ProbeClassifier
 from ..runfolder import RunFolder, StudySection
 from ..training.probe import cross_validate_heads, extract_features, head_probabilities
+from .baselines import SCRATCH_CLASSIFIER
 from .data import default_splits, read_run_split
 from .labelling import tune_labelling
 from .models import load_models
@@ -63,20 +64,9 @@ class Variant:
 
 
 # Fine-tuned variants keep the plain recipe of issue #2 (BCE, no TTA) for comparability.
-SCRATCH = {
-    "method": "finetune",
-    "loss": "bce",
-    "tta_flip": False,
-    "backbone": "vocvision_scratch_cnn",
-    "pretrained": "none",
-    "image_size": 160,
-    "epochs": 25,
-    "lr": 3e-3,
-    "patience": 25,
-}
 FINETUNE = {"method": "finetune", "image_size": 224, "loss": "bce", "tta_flip": False}
 HOLDOUT_VARIANTS = (
-    Variant("scratch", "scratch CNN, 25 epochs", SCRATCH),
+    Variant("scratch", "scratch CNN, 25 epochs", SCRATCH_CLASSIFIER),
     Variant("finetune", "Lite0 fine-tuned, BCE", FINETUNE),
     Variant(
         "finetune_2stage",

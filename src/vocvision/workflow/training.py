@@ -18,7 +18,7 @@ from ..data import DataError, ImageSet, read_split, stratified_split
 from ..fileio import ensure_writable
 from ..layout import MODEL_NAMES, ModelLayout
 from ..runfolder import RunFolder, RunInfo
-from ..training import fit_model, fit_probe
+from ..training import fit_model, fit_probe, read_checkpoint
 from .data import default_splits
 from .labelling import tune_labelling
 from .models import load_models, make_task
@@ -125,6 +125,7 @@ def _staging(folder: RunFolder, name: str, resume: bool) -> ModelLayout:
     if staged.root.exists():
         shutil.rmtree(staged.root)
     if resume and live.last_checkpoint.is_file():
+        read_checkpoint(live.last_checkpoint)  # a broken one is named before any work
         staged.checkpoints.mkdir(parents=True)
         shutil.copy2(live.last_checkpoint, staged.last_checkpoint)
         if live.metrics_csv.is_file():
@@ -153,8 +154,9 @@ def check_trainable(images: ImageSet, models: tuple[str, ...], source: Path) -> 
     if len(images) < 4:
         raise DataError(f"{source}: {len(images)} training images; need at least 4 to split")
     if any(s.labels is None for s in images.samples):
-        missing = next(s.id for s in images.samples if s.labels is None)
-        raise DataError(f"{source}: training image {missing} has no labels")
+        missing = next(s for s in images.samples if s.labels is None)
+        what = "no mask (so no labels)" if missing.mask is None else "no labels"
+        raise DataError(f"{source}: training image {missing.id} has {what}")
     if "segmenter" in models and any(s.mask is None for s in images.samples):
         missing = next(s.id for s in images.samples if s.mask is None)
         raise DataError(
