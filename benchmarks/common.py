@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from rich.console import Console
@@ -30,3 +31,17 @@ def has_voc_data(data: Path, console: Console) -> bool:
         f"{SHARED_DATA / data.name} (nothing was measured)"
     )
     return False
+
+
+def speed_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of the speed benchmarks: a run, a VOC-layout data folder and split, how
+    many images, how many timed passes."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "camvid")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    return parser

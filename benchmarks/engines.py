@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import SHARED_DATA, has_voc_data
+from common import has_voc_data, speed_parser
 from rich.console import Console
 from rich.table import Table
 
@@ -78,14 +78,7 @@ def measure(run_dir: Path, data: Path, split: str, images: int, repeats: int, na
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=SHARED_DATA / "camvid")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--images", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = speed_parser(__doc__)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

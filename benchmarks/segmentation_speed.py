@@ -15,13 +15,11 @@ seconds once PyTorch's on-disk cache under /tmp holds the compiled code).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from common import SHARED_DATA, has_voc_data
+from common import has_voc_data, speed_parser
 from rich.console import Console
 from rich.table import Table
 
@@ -32,14 +30,7 @@ from vocvision.launcher import configure_threads
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--data", type=Path, default=SHARED_DATA / "camvid")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--images", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = speed_parser(__doc__)
     args = parser.parse_args()
     console = Console(width=max(120, Console().width))
     if not has_voc_data(args.data, console):
