@@ -1,7 +1,8 @@
 """Inference engines side by side: images/s and peak memory of a run's segmenter (masks at
 full resolution, one view, no CRF) and classifier in torch float32, torch bf16 autocast,
-torch.compile (bf16) and ONNX Runtime (all graph optimisations, intra-op threads = cores),
-on a split of a dev set. Each engine runs in its own process (so the peak memory is its
+torch.compile (bf16) and ONNX Runtime in several settings (`OrtSettings`: graph
+optimisations, intra-op threads, sequential or parallel execution, thread spinning, memory
+arena), on a split of a dev set. Each engine runs in its own process (so the peak memory is its
 own), warms up on 8 images, then times `--repeats` passes; the median is printed.
 
     MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 \\
@@ -30,7 +31,17 @@ ENGINES = {
     "torch float32": {"engine": "torch", "fast": False},
     "torch bf16 autocast": {"engine": "torch", "fast": True},
     "torch.compile, bf16": {"engine": "torch", "fast": True, "compile_model": True},
-    "ONNX Runtime": {"engine": "onnxruntime", "fast": False},
+    "ORT default (all opts, threads = cores, no spinning)": {"engine": "onnxruntime", "ort": {}},
+    "ORT 1 thread": {"engine": "onnxruntime", "ort": {"threads": 1}},
+    "ORT parallel execution": {"engine": "onnxruntime", "ort": {"parallel": True}},
+    "ORT parallel, 1 intra-op thread": {
+        "engine": "onnxruntime",
+        "ort": {"parallel": True, "threads": 1},
+    },
+    "ORT with thread spinning": {"engine": "onnxruntime", "ort": {"spinning": True}},
+    "ORT no memory arena": {"engine": "onnxruntime", "ort": {"memory_arena": False}},
+    "ORT extended opts (no layout)": {"engine": "onnxruntime", "ort": {"optimization": "extended"}},
+    "ORT basic opts": {"engine": "onnxruntime", "ort": {"optimization": "basic"}},
 }
 
 
@@ -38,12 +49,19 @@ def measure(run_dir: Path, data: Path, split: str, images: int, repeats: int, na
     """Runs inside its own process: time one engine on both models."""
     import vocvision as vv
     from vocvision.data import read_split
+    from vocvision.inference.engines import OrtSettings
     from vocvision.launcher import configure_threads
+    from vocvision.workflow.export import load_onnx_models
 
     configure_threads()
     options = dict(ENGINES[name])
     run = vv.Run.load(run_dir)
-    models = run.engine_models(options.pop("engine"))
+    if options.pop("engine") == "onnxruntime":
+        settings = OrtSettings(**options.pop("ort"))
+        models = load_onnx_models(run.folder, run.info, run.folder.layout.export_dir, settings)
+        options["fast"] = False
+    else:
+        models = run.models
     pixels = [s.image for s in read_split(data, split).samples[:images]]
     result = {
         "engine": name,

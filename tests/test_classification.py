@@ -8,6 +8,7 @@ import pytest
 import timm
 import torch
 
+import vocvision as vv
 from vocvision.config import ClassifierConfig, ConfigError, RunConfig
 from vocvision.data import make_synthetic, write_voc
 from vocvision.data.splits import stratified_folds
@@ -209,3 +210,11 @@ def test_cross_validation_study_writes_rows_and_a_discussion(tmp_path):
     saved = folder.read_study()
     lines = study_findings(saved)
     assert saved["cross_validation"].folds == 3 and "3-fold" in lines[0]
+
+
+def test_the_study_api_runs_the_cross_validation_into_the_run_folder(tmp_path):
+    data = tmp_path / "voc"
+    write_voc(make_synthetic(24, seed=1, size=(40, 48)), data, "trainval")
+    sections = vv.study(data, tmp_path / "run", holdout=False, cv_split="trainval", folds=3)
+    assert list(sections) == ["cross_validation"] and sections["cross_validation"].folds == 3
+    assert RunFolder(tmp_path / "run").read_study() == sections

@@ -27,6 +27,7 @@ from vocvision.data.synthetic import make_synthetic
 from vocvision.errors import ModelFileError, RunFolderError
 from vocvision.fileio import atomic_path, write_text
 from vocvision.models import Segmenter
+from vocvision.runfolder import RunFolder
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +271,7 @@ from test_run import tiny_config
 config = tiny_config(1, "finetune")
 config.devices = sys.argv[2]
 vv.train({data!r}, sys.argv[1], config, progress=False)
-from vocvision.workflow.training import is_worker_process
+from vocvision.training import is_worker_process
 print("WORKER" if is_worker_process() else "MAIN", flush=True)
 """
 
@@ -295,3 +296,33 @@ def test_two_process_ddp_writes_one_run(kaggle_dir, tmp_path):
     assert files(tmp_path / "2") == files(tmp_path / "1")
     run = vv.Run.load(tmp_path / "2")
     assert run.folder.read_labelling() is not None and len(run.predict(split="test")) == 6
+
+
+DDP_JOB = """
+import sys
+import vocvision as vv
+from vocvision.job.budget import Budget
+from vocvision.training import is_worker_process
+sys.path.insert(0, {tests!r})
+from test_run import tiny_config
+
+if is_worker_process():  # a worker whose own clock says the budget is spent
+    Budget.allot = lambda self, stage, pending: 0.0
+config = tiny_config(1, "finetune")
+config.devices = "2"
+vv.run({data!r}, sys.argv[1], config, budget_s=120, only=("classify", "baselines"))
+"""
+
+
+def test_ddp_processes_take_the_main_process_budget_decisions(kaggle_dir, tmp_path):
+    # Had the worker skipped the baseline its clock has no time for, the main process would
+    # wait for it forever in the baseline's first collective.
+    script = tmp_path / "ddp_job.py"
+    script.write_text(DDP_JOB.format(tests=str(Path(__file__).parent), data=str(kaggle_dir)))
+    env = {**os.environ, "VOCVISION_NO_MALLOC_TUNING": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "run")], env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    stages = {s.name: s for s in RunFolder(tmp_path / "run").read_job().stages}
+    assert stages["baselines"].status == "done", stages["baselines"].note
+    assert (tmp_path / "run" / "baselines" / "classifier" / "classifier").is_dir()

@@ -7,7 +7,7 @@ adversarial attacks and a report.
     run.submit().score()
 """
 
-from .api import Run, run, train
+from .api import Run, run, study, train
 from .config import ClassifierConfig, RunConfig, SegmenterConfig
 from .launcher import quiet
 
@@ -20,5 +20,6 @@ __all__ = [
     "__version__",
     "quiet",
     "run",
+    "study",
     "train",
 ]

@@ -28,8 +28,9 @@ from .job import DEFAULT_BUDGET_S, PARTS, run_job
 from .job.budget import Reporter
 from .layout import MODEL_NAMES
 from .report import write_notebook, write_report
-from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo
+from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo, StudySection
 from .submission import Score
+from .workflow import study as ablations
 from .workflow.data import check_matches, images_from, read_run_split
 from .workflow.export import export_run, load_onnx_models
 from .workflow.masks import dataset_palette, write_mask_pngs
@@ -39,7 +40,7 @@ from .workflow.robustness import AttackSettings, attack_run
 from .workflow.submitting import Submission, test_truth, write_submission_of
 from .workflow.training import train_run
 
-__all__ = ["Run", "run", "train"]
+__all__ = ["Run", "run", "study", "train"]
 
 
 class Run:
@@ -257,3 +258,25 @@ def run(
     test answers are hidden)."""
     context = run_job(data, out, config, budget_s, only, resume, reporter)
     return Run.load(context.folder.root), context.score
+
+
+def study(
+    data: str | Path,
+    out: str | Path,
+    holdout: bool = True,
+    cv_split: str | None = None,
+    folds: int = 5,
+    segmenter_run: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, StudySection]:
+    """The classification ablations on `data` into the run folder `out` (its study/, which
+    its report shows): with `holdout`, each variant (scratch, probe, fine-tune, losses,
+    thresholds, TTA, fusion with `segmenter_run`'s segmenter) trained on train and scored
+    on the labelled test split (minutes); with `cv_split`, a `folds`-fold frozen-probe
+    study on that split (seconds). Returns the study's sections by protocol."""
+    folder = RunFolder(out)
+    if holdout:
+        ablations.holdout_study(data, folder, seed=seed, segmenter_run=segmenter_run)
+    if cv_split:
+        ablations.cross_validation_study(data, cv_split, folder, folds, seed)
+    return folder.read_study()

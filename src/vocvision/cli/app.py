@@ -19,7 +19,7 @@ from rich.table import Table
 from ..errors import VocvisionError
 from ..launcher import configure_threads, logging_to, quiet, reexec_with_malloc_settings
 from ..layout import RunLayout
-from ..workflow.training import is_worker_process
+from ..training import is_worker_process
 
 app = typer.Typer(
     add_completion=False,

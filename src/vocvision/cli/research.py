@@ -11,7 +11,6 @@ from rich.table import Table
 from .. import api
 from ..report import findings
 from ..runfolder import RunFolder
-from ..workflow import study as ablations
 from ..workflow.robustness import GENERATOR_SETTINGS
 from .app import app, console
 
@@ -35,14 +34,10 @@ def study(
     seed: Annotated[int, typer.Option(help="Seed for splits and training.", min=0)] = 0,
 ) -> None:
     """Classification ablations (scratch, probe, fine-tune, losses, thresholds, TTA, fusion)."""
-    folder = RunFolder(out)
-    if holdout:
-        ablations.holdout_study(data, folder, seed=seed, segmenter_run=segmenter_run)
-    if cv_split:
-        ablations.cross_validation_study(data, cv_split, folder, folds, seed)
-    for line in findings.study_findings(folder.read_study()):
+    sections = api.study(data, out, holdout, cv_split, folds, segmenter_run, seed)
+    for line in findings.study_findings(sections):
         console.print(f"- {line}")
-    console.print(f"results: {folder.layout.study}")
+    console.print(f"results: {RunFolder(out).layout.study}")
 
 
 @app.command()

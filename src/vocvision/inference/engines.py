@@ -8,6 +8,7 @@ batching, tiling, test-time augmentation and CRF as the torch engine.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +18,50 @@ from torch import nn
 ENGINES = ("torch", "onnxruntime")
 
 
-def session_options(threads: int | None = None):
-    """ONNX Runtime settings for this CPU: every graph optimisation, intra-op threads on the
-    cores this process may use, sequential execution (one model at a time)."""
-    import onnxruntime as ort  # an optional extra: vocvision[onnx]
+@dataclass(frozen=True)
+class OrtSettings:
+    """How ONNX Runtime runs a model on the CPU (`benchmarks/engines.py` compares them).
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = threads or max(1, len(os.sched_getaffinity(0)))
-    options.inter_op_num_threads = 1
-    return options
+    Args:
+        threads: intra-op threads (default: the cores this process may use).
+        parallel: run independent graph nodes at once (ORT_PARALLEL, inter-op threads on
+            the cores available) instead of one after the other.
+        optimization: graph optimisations, "all" (with the CPU layout transforms),
+            "extended" or "basic".
+        spinning: let idle worker threads spin for the next op. Off by default: on this
+            2-core CPU, spinning threads took cores from the ones at work (ORT 1.32: 1.05x
+            CamVid, 1.24x MSRC-v2 segmenter images/s without it, `benchmarks/engines.py`).
+        memory_arena: keep freed activation memory in ORT's own arena for reuse (faster,
+            but the arena never shrinks).
+    """
+
+    threads: int | None = None
+    parallel: bool = False
+    optimization: str = "all"
+    spinning: bool = False
+    memory_arena: bool = True
+
+    def session_options(self):
+        """These settings as an `onnxruntime.SessionOptions`."""
+        import onnxruntime as ort  # an optional extra: vocvision[onnx]
+
+        cores = max(1, len(os.sched_getaffinity(0)))
+        options = ort.SessionOptions()
+        options.graph_optimization_level = {
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        }[self.optimization]
+        options.execution_mode = (
+            ort.ExecutionMode.ORT_PARALLEL if self.parallel else ort.ExecutionMode.ORT_SEQUENTIAL
+        )
+        options.intra_op_num_threads = self.threads or cores
+        options.inter_op_num_threads = cores if self.parallel else 1
+        options.enable_cpu_mem_arena = self.memory_arena
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if self.spinning else "0"
+        )
+        return options
 
 
 class OnnxModel(nn.Module):
@@ -35,7 +69,8 @@ class OnnxModel(nn.Module):
 
     Args:
         path: the `.onnx` file (input "images" N x 3 x H x W in [0, 1], output "logits").
-        threads: intra-op threads (default: the cores available).
+        settings: how ONNX Runtime runs it (default: every graph optimisation, intra-op
+            threads on the cores available, sequential execution).
 
     Example::
 
@@ -43,13 +78,13 @@ class OnnxModel(nn.Module):
         masks = predict_masks(model, [image], 256)      # as with the torch module
     """
 
-    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, settings: OrtSettings = OrtSettings()) -> None:
         super().__init__()
         import onnxruntime as ort  # an optional extra: vocvision[onnx]
 
         self.path = Path(path)
         self.session = ort.InferenceSession(
-            str(self.path), session_options(threads), providers=["CPUExecutionProvider"]
+            str(self.path), settings.session_options(), providers=["CPUExecutionProvider"]
         )
         # No weights live in torch; one placeholder tells the predictors the device.
         self.anchor = nn.Parameter(torch.zeros(()), requires_grad=False)

@@ -18,7 +18,7 @@ from ..config import RunConfig
 from ..errors import VocvisionError
 from ..runfolder import JobRecord, JobStage, RunFolder, RunInfo
 from ..submission import Score
-from ..workflow.training import is_worker_process
+from ..training import is_worker_process
 from .budget import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
 from .stages import STAGES, refresh_report
 

@@ -9,7 +9,7 @@ import pandas as pd
 from ..evaluation import evaluate
 from ..report import write_notebook, write_report
 from ..submission import score_submission
-from ..training import EpochBudget
+from ..training import EpochBudget, is_worker_process, main_process_decides
 from ..workflow.baselines import BASELINES, train_baseline
 from ..workflow.data import read_run_split
 from ..workflow.models import load_models
@@ -57,9 +57,16 @@ def segment(context: JobContext, allotted: float) -> tuple[str, str]:
 
 
 def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
-    if allotted < MIN_SECONDS["baselines"] or context.info is None:
+    # Under DDP the processes' clocks differ and only the main one's files are sure to be
+    # there: all of them train what the main process chooses, or none would get past a fit.
+    trained = ()
+    if context.info is not None and not is_worker_process():
+        trained = context.folder.trained_models(context.info)
+    allotted, trained = main_process_decides((allotted, trained))
+    if not trained:
+        return "skipped", "no model was trained"
+    if allotted < MIN_SECONDS["baselines"]:
         return "skipped", f"{allotted:.0f} s left: too little to train a baseline"
-    trained = context.folder.trained_models(context.info)
     shares = {"classifier": 0.3, "segmenter": 0.7}
     total = sum(shares[name] for name in trained)
     notes = []

@@ -3,6 +3,7 @@ closed-form fit."""
 
 from .budget import EpochBudget, EpochSeed
 from .checkpoints import read_checkpoint
+from .distributed import is_worker_process, main_process_decides
 from .fit import fit_model, save_model
 from .module import TaskModule
 from .probe import fit_probe, read_oof
@@ -13,6 +14,8 @@ __all__ = [
     "TaskModule",
     "fit_model",
     "fit_probe",
+    "is_worker_process",
+    "main_process_decides",
     "read_checkpoint",
     "read_oof",
     "save_model",

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..fileio import atomic_path, write_json
-from ..inference.engines import OnnxModel
+from ..inference.engines import OnnxModel, OrtSettings
 from ..runfolder import RunFolder, RunInfo
 from .models import TrainedModel, TrainedModels, load_models, make_task
 
@@ -62,14 +62,16 @@ def export_run(folder: RunFolder, info: RunInfo, models: TrainedModels, out: Pat
     return out
 
 
-def load_onnx_models(folder: RunFolder, info: RunInfo, export_dir: Path) -> TrainedModels:
-    """The run's models as ONNX Runtime sessions, with the run's tasks (exported first when
-    `export_dir` lacks them)."""
+def load_onnx_models(
+    folder: RunFolder, info: RunInfo, export_dir: Path, settings: OrtSettings = OrtSettings()
+) -> TrainedModels:
+    """The run's models as ONNX Runtime sessions run with `settings`, with the run's tasks
+    (exported first when `export_dir` lacks them)."""
     if not (export_dir / CONFIG_FILE).is_file():
         export_run(folder, info, load_models(folder, info), export_dir)
     rule = folder.read_labelling() if info.config.classifier.threshold is None else None
     loaded = {}
     for name in folder.trained_models(info):
-        model = OnnxModel(export_dir / f"{name}.onnx")
+        model = OnnxModel(export_dir / f"{name}.onnx", settings)
         loaded[name] = TrainedModel(make_task(info, name, rule), model)
     return TrainedModels(**loaded)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from ..data import DataError, ImageSet, read_split, stratified_split
 from ..fileio import ensure_writable
 from ..layout import MODEL_NAMES, ModelLayout
 from ..runfolder import RunFolder, RunInfo
-from ..training import fit_model, fit_probe, read_checkpoint
+from ..training import fit_model, fit_probe, is_worker_process, read_checkpoint
 from .data import default_splits
 from .labelling import tune_labelling
 from .models import load_models, make_task
@@ -74,16 +73,6 @@ def train_run(
     if trained.classifier and info.config.classifier.threshold is None:
         tune_labelling(folder, info, trained, val_set)
     return info
-
-
-def is_worker_process() -> bool:
-    """Whether this is one of the other processes of a DDP training (global rank > 0), as
-    torchrun (RANK) or Lightning's own launcher (LOCAL_RANK, NODE_RANK) says. Lightning
-    starts them by running the same command again; they go through the same fits and leave
-    every file to the main process."""
-    if "RANK" in os.environ:
-        return int(os.environ["RANK"]) > 0
-    return int(os.environ.get("LOCAL_RANK", 0)) > 0 or int(os.environ.get("NODE_RANK", 0)) > 0
 
 
 def _describe(
