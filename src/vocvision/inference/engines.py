@@ -29,8 +29,8 @@ class OrtSettings:
         optimization: graph optimisations, "all" (with the CPU layout transforms),
             "extended" or "basic".
         spinning: let idle worker threads spin for the next op. Off by default: on this
-            2-core CPU, spinning threads took cores from the ones at work (ORT 1.32: 1.05x
-            CamVid, 1.24x MSRC-v2 segmenter images/s without it, `benchmarks/engines.py`).
+            2-core CPU, spinning threads took cores from the ones at work (ORT 1.32: 1.19x
+            the segmenter's images/s without it on CamVid and MSRC-v2, `benchmarks/engines.py`).
         memory_arena: keep freed activation memory in ORT's own arena for reuse (faster,
             but the arena never shrinks).
     """
