@@ -206,7 +206,61 @@ def cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, dict]]:
         (f"score: {name}", ["score", path, "--truth", data / "truth"], path, {})
         for name, path in subs.items()
     ]
-    return rows
+    return rows + later_cases(p, out)
+
+
+def later_cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, dict]]:
+    """Cases found after the first matrix: labels and labelmaps that contradict themselves,
+    settings that name nothing, outputs aimed at the data or at a non-empty folder."""
+    run, data = p["run"], p["data"]
+    label_2 = copy(data, out / "label_2")
+    csv = label_2 / "train" / "train_set.csv"
+    table = pd.read_csv(csv)
+    table.loc[3, table.columns[1]] = 2
+    table.to_csv(csv, index=False)
+    voc = out / "voc"
+    write_voc(make_synthetic(6, seed=0, size=(32, 40)), voc, "train")
+    write_voc(make_synthetic(6, seed=0, size=(32, 40)), voc, "val")
+    spec = json.loads((voc / "labelmap.json").read_text())
+    repeated, ignore_clash, listed_twice = (copy(voc, out / n) for n in ("rep", "ign", "twice"))
+    (repeated / "labelmap.json").write_text(
+        json.dumps({**spec, "classes": [*spec["classes"][:-1], spec["classes"][1]]})
+    )
+    (ignore_clash / "labelmap.json").write_text(json.dumps({**spec, "ignore_index": 1}))
+    listing = listed_twice / "ImageSets" / "Segmentation" / "train.txt"
+    listing.write_text(listing.read_text() + "2\n")
+    full = out / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine")
+    return [
+        ("label CSV holding 2", ["train", label_2, "--out", out / "r2"], label_2, {}),
+        ("labelmap: a class listed twice", ["train", repeated, "--out", out / "r3"], repeated, {}),
+        (
+            "labelmap: ignore index is a class",
+            ["train", ignore_clash, "--out", out / "r4"],
+            ignore_clash,
+            {},
+        ),
+        ("VOC id listed twice", ["train", listed_twice, "--out", out / "r5"], listed_twice, {}),
+        (
+            "unknown backbone",
+            ["train", data, "--out", out / "r6", "--set", "classifier.backbone=resnet9999"],
+            data,
+            {},
+        ),
+        ("run --only ''", ["run", data, "--out", out / "r7", "--only", ""], data, {}),
+        ("train --out DATA", ["train", data, "--out", data], data, {}),
+        ("attack the unlabelled test split", ["attack", run, "--split", "test"], run, {}),
+        ("attack --model foo", ["attack", run, "--model", "foo"], run, {}),
+        (
+            "predict --masks-dir inside the data",
+            ["predict", run, "--masks-dir", data / "train" / "seg"],
+            data,
+            {},
+        ),
+        ("convert into a non-empty folder", ["convert", voc, full], full, {}),
+        ("convert into its own source", ["convert", voc, voc], voc, {}),
+    ]
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from PIL import Image
 from vocvision import RunConfig
 from vocvision.cli import main as cli_main
 from vocvision.config import ConfigError
-from vocvision.data import DataError, read_coco, read_kaggle, read_voc, write_voc
+from vocvision.data import DataError, convert, read_coco, read_kaggle, read_voc, write_voc
 from vocvision.data.synthetic import make_synthetic
 from vocvision.inference import LabellingRule
 from vocvision.submission import ScoreError, score_submission, write_submission
@@ -128,6 +128,34 @@ def test_voc_mask_values_outside_the_labelmap_are_reported_as_found(tmp_path):
     out.putpalette(palette)
     out.save(png)
     with pytest.raises(DataError, match=r"0\.png: mask values \[50\] outside the labelmap"):
+        read_voc(tmp_path, "train")
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"classes": ["background", "a", "a"]}, r"class names listed more than once: \['a'\]"),
+        ({"ignore_index": 1}, r"ignore_index 1 is also the index of class 'disc'"),
+        ({"ignore_index": 300}, r"ignore_index 300 is not an 8-bit mask value"),
+        ({"background": "0"}, r"'background' must be an integer index or null, got '0'"),
+        ({"classes": []}, r"'classes' must be a non-empty list of names"),
+    ],
+    ids=["repeated class", "ignore is a class", "ignore past 255", "text index", "no classes"],
+)
+def test_contradictory_labelmaps_are_refused(change, expected, tmp_path):
+    write_voc(make_synthetic(2, seed=0, size=(32, 40)), tmp_path, "train")
+    labelmap = tmp_path / "labelmap.json"
+    labelmap.write_text(json.dumps({**json.loads(labelmap.read_text()), **change}))
+    with pytest.raises(DataError, match="labelmap.json: " + expected):
+        read_voc(tmp_path, "train")
+
+
+def test_an_id_listed_twice_is_refused(tmp_path):
+    # Listed twice, an image could land in both the training and the validation part.
+    write_voc(make_synthetic(3, seed=0, size=(32, 40)), tmp_path, "train")
+    listing = tmp_path / "ImageSets" / "Segmentation" / "train.txt"
+    listing.write_text(listing.read_text() + "\n1\n")
+    with pytest.raises(DataError, match=r"train\.txt: ids listed more than once: \['1'\]"):
         read_voc(tmp_path, "train")
 
 
@@ -267,3 +295,44 @@ def test_a_path_that_is_not_utf8_is_printed_escaped(tmp_path, monkeypatch, capsy
     folder = str(tmp_path) + "/data-\udcff"  # the byte 0xff as Python keeps it
     code, output = run_cli(["train", folder], monkeypatch, capsys)
     assert code == 2 and "data-\\udcff" in output and "neither a Kaggle layout" in output
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--set", "classifier.backbone=nope"], "classifier: unknown backbone 'nope'"),
+        (["run", "--only", ""], "--only takes parts among classify,segment,baselines,attack"),
+    ],
+    ids=["unknown backbone", "empty --only"],
+)
+def test_a_command_refused_at_once_leaves_no_run_folder(
+    args, expected, kaggle_dir, tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "new"
+    code, output = run_cli([args[0], kaggle_dir, "--out", out, *args[1:]], monkeypatch, capsys)
+    assert code == 2 and expected in output and not out.exists()
+
+
+def test_the_data_folder_is_never_the_run_folder(kaggle_copy, monkeypatch, capsys):
+    before = sorted(p.name for p in kaggle_copy.iterdir())
+    code, output = run_cli(["train", kaggle_copy, "--out", kaggle_copy], monkeypatch, capsys)
+    assert code == 2 and "the run folder would be the data folder" in output
+    assert sorted(p.name for p in kaggle_copy.iterdir()) == before
+
+
+def test_convert_writes_a_new_folder_whole_or_not_at_all(tmp_path):
+    voc = tmp_path / "voc"
+    write_voc(make_synthetic(4, seed=0, size=(32, 40)), voc, "train")
+    with pytest.raises(DataError, match=r"voc: the converted dataset must go outside"):
+        convert(voc, voc)
+    with pytest.raises(DataError, match=r"must go outside"):
+        convert(voc, voc / "kaggle")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match=r"full: exists and is not an empty folder"):
+        convert(voc, tmp_path / "full")
+    assert (tmp_path / "full" / "notes.txt").read_text() == "mine"
+    # No 'val' split: the conversion fails halfway, and leaves nothing behind.
+    with pytest.raises(DataError, match=r"split 'val' not found"):
+        convert(voc, tmp_path / "kaggle")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full", "voc"]

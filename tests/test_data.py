@@ -171,8 +171,11 @@ def test_csv_id_without_image(kaggle_copy):
 
 
 def test_csv_bad_label_values(kaggle_copy):
-    (kaggle_copy / "train" / "train_set.csv").write_text("Id,disc\n0,7\n")
-    with pytest.raises(DataError, match=r"train_set\.csv: label columns must hold 0/1"):
+    (kaggle_copy / "train" / "train_set.csv").write_text("Id,disc\n0,1\n1,7\n")
+    with pytest.raises(DataError, match=r"train_set\.csv: id 1, column 'disc' holds 7; label"):
+        read_kaggle(kaggle_copy, "train")
+    (kaggle_copy / "train" / "train_set.csv").write_text("Id,disc\n0,yes\n1,\n")
+    with pytest.raises(DataError, match=r"id 0, column 'disc' holds 'yes'; label columns must"):
         read_kaggle(kaggle_copy, "train")
 
 

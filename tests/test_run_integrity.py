@@ -22,11 +22,12 @@ from PIL import Image
 from test_run import tiny_config
 
 import vocvision as vv
+from vocvision.config import ConfigError
 from vocvision.data import DataError, write_voc
 from vocvision.data.synthetic import make_synthetic
 from vocvision.errors import ModelFileError, RunFolderError
 from vocvision.fileio import atomic_path, write_text
-from vocvision.models import Segmenter
+from vocvision.models import PretrainedWeightsError, Segmenter
 from vocvision.runfolder import RunFolder
 
 
@@ -117,6 +118,40 @@ def test_predictions_of_other_data_get_their_own_file(trained, kaggle_dir, tmp_p
 # --- failures leave the run as it was ------------------------------------------------------
 
 
+def test_masks_are_never_written_into_the_data_folder(trained, kaggle_dir):
+    run = vv.Run.load(trained)
+    before = _digest(kaggle_dir)
+    with pytest.raises(RunFolderError, match=r"inside the data folder .*choose a folder outside"):
+        run.predict(split="test", masks_dir=kaggle_dir / "train" / "seg")
+    assert _digest(kaggle_dir) == before
+
+
+def test_attacks_refuse_unanswered_splits_and_unknown_settings(trained):
+    run = vv.Run.load(trained)
+    before = _digest(trained)
+    # Kaggle test labels are hidden: nothing to score an attack against.
+    with pytest.raises(DataError, match=r"split 'test': image \S+ \(and 5 more\) has no labels"):
+        run.attack(split="test", max_images=2, steps=1)
+    with pytest.raises(ConfigError, match=r"models to attack must be among .* got \('foo',\)"):
+        run.attack(models=("foo",))
+    with pytest.raises(ConfigError, match=r"eps must be in 0..1 .*; steps must be >= 1, got 0"):
+        run.attack(eps=2.0, steps=0)
+    assert _digest(trained) == before
+
+
+def test_an_unknown_backbone_or_missing_weights_stop_before_training(kaggle_dir, tmp_path):
+    config = tiny_config()
+    config.classifier.backbone = "resnet9999"
+    unknown = r"classifier: unknown backbone 'resnet9999' \(not a timm model\); did you mean"
+    with pytest.raises(PretrainedWeightsError, match=unknown):
+        vv.train(kaggle_dir, tmp_path / "r1", config, progress=False)
+    config = tiny_config()
+    config.segmenter.pretrained = str(tmp_path / "missing.pth")
+    with pytest.raises(PretrainedWeightsError, match=r"segmenter: .*missing\.pth: no such weights"):
+        vv.train(kaggle_dir, tmp_path / "r2", config, progress=False)
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+
+
 def test_a_failing_train_leaves_the_previous_run_intact(trained, kaggle_dir, tmp_path, monkeypatch):
     run = tmp_path / "run"
     shutil.copytree(trained, run)
@@ -149,6 +184,13 @@ def test_submit_validates_before_writing(trained, monkeypatch):
     with pytest.raises(RunFolderError, match="invalid submission"):
         run.submit()
     assert run.folder.layout.submission.read_bytes() == good
+
+
+def test_submit_into_a_folder_writes_submission_csv_there(trained, tmp_path):
+    run = vv.Run.load(trained)
+    run.predict(split="test")
+    assert run.submit(out=tmp_path).path == tmp_path / "submission.csv"
+    assert (tmp_path / "submission.csv").read_bytes() == run.submit().path.read_bytes()
 
 
 def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ COCO input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import lightning as L
@@ -425,7 +426,8 @@ def test_binary_coco_set_trains_predicts_and_submits(tmp_path):
     assert convert(tmp_path / "coco", voc, binary="building") == "voc"
     train = read_split(voc, "train")
     assert train.classes == ["building"]
-    write_voc(ImageSet(train.classes, train.samples * 4), voc, "train")  # 8 training images
+    copies = [dataclasses.replace(s, id=f"{s.id}{k}") for k in range(4) for s in train.samples]
+    write_voc(ImageSet(train.classes, copies), voc, "train")  # 8 training images
     config = RunConfig()
     config.segmenter.pretrained, config.segmenter.epochs = "none", 1
     config.segmenter.image_size, config.segmenter.batch_size = 64, 4

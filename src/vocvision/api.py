@@ -33,7 +33,7 @@ from .submission import Score
 from .workflow import study as ablations
 from .workflow.data import check_matches, images_from, read_run_split
 from .workflow.export import export_run, load_onnx_models
-from .workflow.masks import dataset_palette, write_mask_pngs
+from .workflow.masks import check_masks_folder, dataset_palette, write_mask_pngs
 from .workflow.models import TrainedModels, load_models
 from .workflow.predicting import predict_images
 from .workflow.robustness import AttackSettings, attack_run
@@ -119,27 +119,36 @@ class Run:
         tta: bool = True,
         compile_model: bool = False,
         engine: str = "torch",
+        masks_dir: str | Path | None = None,
     ) -> Predictions:
         """Predict a list of images (H x W x 3 arrays, PIL images or file paths), or a
         `split` (default "test", see `images`), which is also saved in the run
         (predictions/<split>.npz; other `data` get a file of their own). `engine` "onnxruntime"
-        runs the exported models (same tiles, TTA and CRF)."""
+        runs the exported models (same tiles, TTA and CRF). `masks_dir` also gets each mask
+        as `<id>.png` (see `save_masks`; the folder is checked before predicting)."""
         models = self.engine_models(engine)
+        if masks_dir is not None:
+            if models.segmenter is None:
+                raise RunFolderError(f"{self.root}: no masks to save (train the segmenter)")
+            check_masks_folder(masks_dir, [self.data_dir, *([Path(data)] if data else [])])
         compile_model = compile_model and engine == "torch"
         if images is not None:
             if isinstance(images, ImageSet):
                 check_matches(self.info, images, Path("the images given"))
-                return predict_images(models, images, self.info, tta, compile_model)
-            unlabelled = images_from(images, self.classes, self.info.has_background)
-            return predict_images(models, unlabelled, self.info, tta, compile_model)
-        split = split or "test"
-        chosen = self.images(split, data)
-        predictions = predict_images(models, chosen, self.info, tta, compile_model)
-        predictions.split = split
-        own = data is None or Path(data).resolve() == self.data_dir.resolve()
-        path = self.folder.predictions_path(split, None if own else Path(data))
-        self.folder.write_predictions(predictions, path)
-        self._predictions[split] = predictions
+            else:
+                images = images_from(images, self.classes, self.info.has_background)
+            predictions = predict_images(models, images, self.info, tta, compile_model)
+        else:
+            split = split or "test"
+            chosen = self.images(split, data)
+            predictions = predict_images(models, chosen, self.info, tta, compile_model)
+            predictions.split = split
+            own = data is None or Path(data).resolve() == self.data_dir.resolve()
+            path = self.folder.predictions_path(split, None if own else Path(data))
+            self.folder.write_predictions(predictions, path)
+            self._predictions[split] = predictions
+        if masks_dir is not None:
+            self.save_masks(predictions, masks_dir)
         return predictions
 
     def save_masks(self, predictions: Predictions, folder: str | Path) -> list[Path]:
@@ -147,6 +156,7 @@ class Run:
         and palette."""
         if not predictions.masks:
             raise RunFolderError(f"{self.root}: no masks to save (train the segmenter)")
+        check_masks_folder(folder, [self.data_dir])
         palette = dataset_palette(self.data_dir)
         return write_mask_pngs(predictions, Path(folder), palette)
 
@@ -179,13 +189,17 @@ class Run:
     def submit(
         self, split: str = "test", threshold: float | None = None, out: str | Path | None = None
     ) -> Submission:
-        """Write submission.csv from the saved predictions of `split` (validated first);
+        """Write submission.csv from the saved predictions of `split` (validated first) to
+        `out` (default RUN/submission.csv; a folder gets submission.csv inside);
         `threshold` re-labels the saved label scores."""
         predictions = self.predictions(split)
         rule = None
         if threshold is not None:
             rule = self.models.classification.rule.with_threshold(threshold)
-        path = write_submission_of(predictions, out or self.folder.layout.submission, rule)
+        path = Path(out) if out is not None else self.folder.layout.submission
+        if path.is_dir():  # like cp: into the folder, under the usual name
+            path = path / self.folder.layout.submission.name
+        path = write_submission_of(predictions, path, rule)
         truth = test_truth(self.info, self.root) if split == "test" else None
         return Submission(path, truth)
 

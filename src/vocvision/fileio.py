@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,25 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextmanager
+def staging_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a new hidden folder beside `out` to fill; if the block succeeds, rename it onto
+    `out` (which must be absent or an empty folder), with the folder mode the umask allows;
+    otherwise remove it, so `out` is whole or untouched."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_umask())
+        if out.is_dir():
+            out.rmdir()
+        staging.rename(out)
+        _fsync_directory(out.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager

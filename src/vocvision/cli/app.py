@@ -4,6 +4,7 @@ progress display, the log file in the run folder, the one-line errors."""
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,10 +56,21 @@ def print_score(score) -> None:
 
 @contextmanager
 def command_log(run_dir: Path, command: str) -> Iterator[Path]:
-    """While a command runs, its log also goes to RUN/logs/<command>-<time>.log."""
+    """While a command runs, its log also goes to RUN/logs/<command>-<time>.log. A failed
+    command leaves its log only where RUN/logs/ was already (a run's history), so a command
+    refused on a new folder, or on a data folder, leaves nothing behind."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    with logging_to(RunLayout(run_dir).logs / f"{command}-{stamp}.log") as path:
-        yield path
+    logs = RunLayout(run_dir).logs
+    created = [folder for folder in (run_dir, logs) if not folder.exists()]
+    try:
+        with logging_to(logs / f"{command}-{stamp}.log") as path:
+            yield path
+    except BaseException:
+        if logs in created:
+            shutil.rmtree(logs, ignore_errors=True)
+        if run_dir in created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
 
 
 def main() -> None:

@@ -47,15 +47,17 @@ def attack(
     split: Annotated[
         str, typer.Option(help="Labelled split: val (the run's validation part) | test | ...")
     ] = "val",
-    eps: Annotated[float, typer.Option(help="L-inf budget in 1/255 steps.", min=0)] = 4,
+    eps: Annotated[float, typer.Option(help="L-inf budget in 1/255 steps.", min=0, max=255)] = 4,
     steps: Annotated[int, typer.Option(help="PGD steps.", min=1)] = 10,
     targeted_steps: Annotated[int, typer.Option(help="Targeted PGD steps.", min=1)] = 20,
     images: Annotated[int | None, typer.Option(help="Attack only the first N.", min=1)] = 32,
     universal: Annotated[
-        float | None, typer.Option(help="Also learn a universal perturbation at this eps/255.")
+        float | None,
+        typer.Option(help="Also learn a universal perturbation at this eps/255.", min=0, max=255),
     ] = None,
     generator: Annotated[
-        float | None, typer.Option(help="Also train a perturbation generator at this eps/255.")
+        float | None,
+        typer.Option(help="Also train a perturbation generator at this eps/255.", min=0, max=255),
     ] = None,
     generator_epochs: Annotated[
         int | None,

