@@ -204,3 +204,37 @@ def test_a_run_json_of_the_earlier_format_still_loads(tmp_path, kaggle_dir):
     assert c.classifier.method == "finetune" and not c.classifier.at_least_one
     assert not c.segmenter.tta_flip and c.segmenter.tta_scales == (1.0,) and not c.segmenter.crf
     assert c.segmenter.image_size == 320 and c.classifier.image_size == 320  # the default
+
+
+def test_predict_takes_one_image_or_many_in_the_usual_forms(finished, tmp_path):
+    from PIL import Image
+
+    from vocvision.data import DataError
+
+    run, _ = finished
+    pixels = (np.random.default_rng(0).random((30, 40, 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "one.png")
+    grey16 = Image.fromarray((pixels[..., 0].astype(np.uint16) * 257), mode="I;16")
+    singles = {
+        "path": str(tmp_path / "one.png"),
+        "array": pixels,
+        "tensor": torch.from_numpy(pixels).permute(2, 0, 1).float() / 255,
+        "16-bit PIL": grey16,
+    }
+    masks = {}
+    for name, image in singles.items():
+        predictions = run.predict(image)
+        assert len(predictions) == 1, name
+        masks[name] = predictions.masks[0]
+        assert masks[name].shape == (30, 40), name
+    assert np.array_equal(masks["path"], masks["array"])
+    assert np.array_equal(masks["array"], masks["tensor"])  # the same pixels, as floats
+    # A 16-bit grey image is scaled, not clipped to white: as its 8-bit grey version.
+    assert np.array_equal(
+        masks["16-bit PIL"], run.predict(np.stack([pixels[..., 0]] * 3, -1)).masks[0]
+    )
+    assert len(run.predict(np.stack([pixels, pixels]))) == 2  # a 4-D array is a batch
+    with pytest.raises(DataError, match=r"image 0: empty image \(0x0 pixels\)"):
+        run.predict(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(DataError, match=r"expected images .* got int"):
+        run.predict(5)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from . import figures
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .data import ImageSet
 from .errors import RunFolderError
 from .evaluation import evaluate
@@ -121,7 +121,8 @@ class Run:
         engine: str = "torch",
         masks_dir: str | Path | None = None,
     ) -> Predictions:
-        """Predict a list of images (H x W x 3 arrays, PIL images or file paths), or a
+        """Predict images (one, or a list of H x W x 3 arrays, 3 x H x W tensors, PIL images
+        or file paths; a 4-D array or tensor is a batch), or a
         `split` (default "test", see `images`), which is also saved in the run
         (predictions/<split>.npz; other `data` get a file of their own). `engine` "onnxruntime"
         runs the exported models (same tiles, TTA and CRF). `masks_dir` also gets each mask
@@ -172,6 +173,8 @@ class Run:
 
     def show_results(self, count: int = 8, split: str = "val") -> Figure:
         """A figure of `count` images of `split`: image, truth (when known), prediction."""
+        if count < 1:
+            raise ConfigError(f"show_results needs a count >= 1, got {count}")
         chosen = self.images(split).subset(range(min(count, len(self.images(split)))))
         predicted = self.predict(chosen)
         masks = predicted.label_masks()

@@ -16,6 +16,7 @@ from PIL import Image
 from .. import figures
 from ..attacks import FGSM, PGD
 from ..attacks.measure import outputs, perturbation_stats
+from ..data.validation import DataError, pil_to_rgb
 from ..errors import VocvisionError
 
 MAX_BYTES = 20 * 2**20
@@ -44,8 +45,10 @@ def check_upload(path: str | Path | None) -> np.ndarray:
                     f"{path.name}: {image.width}x{image.height} pixels; the limit "
                     f"is {MAX_PIXELS // 10**6} million"
                 )
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except (OSError, SyntaxError, Image.DecompressionBombError) as err:
+            return pil_to_rgb(image, path.name)
+    except DataError as err:
+        raise UploadError(str(err)) from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise UploadError(f"{path.name}: not an image the app can read ({err})") from None
 
 

@@ -36,7 +36,7 @@ def as_rgb(image: np.ndarray, source: Path | str) -> np.ndarray:
             image = np.repeat(image, 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
         raise DataError(f"{source}: expected an H x W x 3 image, got shape {image.shape}")
-    return np.ascontiguousarray(to_uint8(image, source))
+    return np.ascontiguousarray(to_uint8(_non_empty(image, source), source))
 
 
 def to_uint8(image: np.ndarray, source: Path | str) -> np.ndarray:
@@ -76,21 +76,32 @@ def read_image_file(path: Path) -> np.ndarray:
     require_file(path)
     try:
         with Image.open(path) as img:
-            if img.mode.startswith("I;16") or img.mode in ("I", "F"):
-                # 16-bit / 32-bit grey: PIL's convert("RGB") would clip it to white
-                pixels = to_uint8(_as_uint16(np.asarray(img), path), path)
-                return np.repeat(pixels[..., None], 3, axis=2)
-            if img.mode != "RGB":
-                log.info("%s: %s image converted to RGB", path, img.mode)
-                img = img.convert("RGB")
-            return np.asarray(img, dtype=np.uint8).copy()
+            return pil_to_rgb(img, path)
     except (OSError, SyntaxError, ValueError) as err:
         if isinstance(err, DataError):
             raise
         raise DataError(f"{path}: unreadable image ({err})") from err
 
 
-def _as_uint16(pixels: np.ndarray, path: Path) -> np.ndarray:
+def pil_to_rgb(img: Image.Image, source: Path | str) -> np.ndarray:
+    """A PIL image as H x W x 3 uint8 RGB: 16/32-bit grey scaled (PIL's convert("RGB") would
+    clip it to white), other modes converted (logged)."""
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
+        pixels = to_uint8(_as_uint16(np.asarray(img), source), source)
+        return _non_empty(np.repeat(pixels[..., None], 3, axis=2), source)
+    if img.mode != "RGB":
+        log.info("%s: %s image converted to RGB", source, img.mode)
+        img = img.convert("RGB")
+    return _non_empty(np.asarray(img, dtype=np.uint8).copy(), source)
+
+
+def _non_empty(image: np.ndarray, source: Path | str) -> np.ndarray:
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise DataError(f"{source}: empty image ({image.shape[1]}x{image.shape[0]} pixels)")
+    return image
+
+
+def _as_uint16(pixels: np.ndarray, path: Path | str) -> np.ndarray:
     """The grey values of a 16/32-bit PIL image as uint16 (values must fit 16 bits)."""
     if pixels.dtype == np.uint16 or pixels.dtype.kind == "f":
         return pixels

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ..data import DataError, ImageSet, Sample, read_split
 from ..data.coco import coco_split_files, is_coco_layout
 from ..data.kaggle import is_kaggle_layout
-from ..data.validation import as_rgb, read_image_file
+from ..data.validation import as_rgb, pil_to_rgb, read_image_file
 from ..errors import RunFolderError
 from ..runfolder import RunInfo
 
@@ -80,17 +81,40 @@ def _short(names: list[str]) -> str:
     return f"{names[:6]}{' ...' if len(names) > 6 else ''} ({len(names)})"
 
 
+def _as_list(inputs) -> list:
+    """`inputs` as a list of images: one image (a path, a PIL image, an H x W (x C) array or
+    a C x H x W tensor) becomes a list of one; a 4-D array or tensor, one per image."""
+    if isinstance(inputs, str | Path | Image.Image):
+        return [inputs]
+    if isinstance(inputs, np.ndarray | torch.Tensor):
+        if inputs.ndim in (2, 3):
+            return [inputs]
+        if inputs.ndim == 4:
+            return list(inputs)
+        raise DataError(f"expected an image or a batch of images, got shape {tuple(inputs.shape)}")
+    if not isinstance(inputs, list | tuple):
+        raise DataError(
+            f"expected images (paths, PIL images, arrays or a list of them), got "
+            f"{type(inputs).__name__}"
+        )
+    return list(inputs)
+
+
 def images_from(inputs, classes: list[str], has_background: bool = True) -> ImageSet:
-    """An unlabelled ImageSet of H x W x 3 arrays, PIL images or image file paths (ids: the
-    file names' stems, else the positions)."""
+    """An unlabelled ImageSet of images: H x W x 3 (or H x W) arrays, 3 x H x W tensors,
+    PIL images or image file paths, one of them or a list (ids: the file names' stems,
+    else the positions)."""
     samples = []
-    for index, item in enumerate(inputs):  # PIL is imported by the data readers already
+    for index, item in enumerate(_as_list(inputs)):
         if isinstance(item, str | Path):
             path = Path(item)
             image, sample_id = read_image_file(path), path.stem
         elif isinstance(item, Image.Image):
-            image, sample_id = np.asarray(item.convert("RGB"), dtype=np.uint8).copy(), str(index)
+            image, sample_id = pil_to_rgb(item, f"image {index}"), str(index)
         else:
+            if isinstance(item, torch.Tensor):  # torchvision's C x H x W
+                item = item.detach().cpu().numpy()
+                item = item.transpose(1, 2, 0) if item.ndim == 3 else item
             image, sample_id = as_rgb(np.asarray(item), f"image {index}"), str(index)
         samples.append(Sample(sample_id, image))
     if not samples:
