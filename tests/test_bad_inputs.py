@@ -336,3 +336,17 @@ def test_convert_writes_a_new_folder_whole_or_not_at_all(tmp_path):
     with pytest.raises(DataError, match=r"split 'val' not found"):
         convert(voc, tmp_path / "kaggle")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full", "voc"]
+
+
+def test_a_failure_after_writing_keeps_the_log(kaggle_dir, tmp_path, monkeypatch, capsys):
+    def failing_labelling(*args, **kwargs):
+        raise DataError("the labelling failed")
+
+    monkeypatch.setattr("vocvision.workflow.training.tune_labelling", failing_labelling)
+    out = tmp_path / "new"
+    args = ["train", kaggle_dir, "--out", out, "--model", "classifier", "--set",
+            "classifier.image_size=64"]  # fmt: skip
+    code, output = run_cli(args, monkeypatch, capsys)
+    assert code == 2 and "the labelling failed" in output
+    assert (out / "classifier" / "model.safetensors").is_file()  # written before it failed
+    assert len(list((out / "logs").glob("train-*.log"))) == 1

@@ -56,21 +56,27 @@ def print_score(score) -> None:
 
 @contextmanager
 def command_log(run_dir: Path, command: str) -> Iterator[Path]:
-    """While a command runs, its log also goes to RUN/logs/<command>-<time>.log. A failed
-    command leaves its log only where RUN/logs/ was already (a run's history), so a command
-    refused on a new folder, or on a data folder, leaves nothing behind."""
+    """While a command runs, its log also goes to RUN/logs/<command>-<time>.log. A command
+    that fails having written nothing but that log, into a logs/ folder it created, takes
+    both away again: a command refused on a new folder, or on a data folder, leaves nothing
+    behind, while a failed run keeps its log beside what it wrote."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     logs = RunLayout(run_dir).logs
+    before = _entries(run_dir)
     created = [folder for folder in (run_dir, logs) if not folder.exists()]
     try:
         with logging_to(logs / f"{command}-{stamp}.log") as path:
             yield path
     except BaseException:
-        if logs in created:
+        if logs in created and _entries(run_dir) <= before | {logs.name}:
             shutil.rmtree(logs, ignore_errors=True)
-        if run_dir in created and run_dir.is_dir() and not any(run_dir.iterdir()):
-            run_dir.rmdir()
+            if run_dir in created and run_dir.is_dir() and not _entries(run_dir):
+                run_dir.rmdir()
         raise
+
+
+def _entries(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
 def main() -> None:
