@@ -131,18 +131,15 @@ def _check_attackable(
     present = [name for name in names if name in models]
     if not present:
         raise RunFolderError(f"the run has no trained {' or '.join(names)} to attack")
-    needs = {"classifier": "labels", "segmenter": "masks"}
     for name in present:
-        unanswered = [
-            sample.id
-            for sample in images.samples
-            if (sample.labels if name == "classifier" else sample.mask) is None
-        ]
+        dense = models[name].task.dense  # a segmenter is scored on masks, a classifier on labels
+        unanswered = [s.id for s in images.samples if (s.mask if dense else s.labels) is None]
         if unanswered:
+            more = f" (and {len(unanswered) - 1} more)" if len(unanswered) > 1 else ""
             raise DataError(
-                f"split '{split}': image {unanswered[0]} (and {len(unanswered) - 1} more) has "
-                f"no {needs[name]} to attack the {name} against; attack a labelled split "
-                "(e.g. --split val, the run's validation part)"
+                f"split '{split}': image {unanswered[0]}{more} has no "
+                f"{'mask' if dense else 'labels'} to attack the {name} against; attack a "
+                "labelled split (e.g. --split val, the run's validation part)"
             )
 
 
