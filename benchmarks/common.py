@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -45,3 +48,22 @@ def speed_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     return parser
+
+
+RESULT = "RESULT "  # the line a benchmark's child process reports its measurement on
+
+
+def report_result(result: dict) -> None:
+    """In a child process: hand `result` to the parent (`run_child`)."""
+    print(RESULT + json.dumps(result))
+
+
+def run_child(script: str, args: list[str], name: str, console: Console, tail: int = 3000):
+    """Run `script` with `args` in a fresh Python process (so its timing and peak memory are
+    its own) and return the result it reported, or None after printing why it failed."""
+    done = subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
+    lines = [x for x in done.stdout.splitlines() if x.startswith(RESULT)]
+    if done.returncode or not lines:
+        console.print(f"[red]{name} failed[/red]\n{done.stderr[-tail:]}")
+        return None
+    return json.loads(lines[-1][len(RESULT) :])

@@ -15,15 +15,13 @@ architecture measures the same as a long one.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import has_voc_data, speed_parser
+from common import has_voc_data, report_result, run_child, speed_parser
 from rich.console import Console
 from rich.table import Table
 
@@ -101,35 +99,18 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         result = measure(args.run, args.data, args.split, args.images, args.repeats, args.child)
-        print("RESULT " + json.dumps(result))
+        report_result(result)
         return 0
     console = Console(width=max(140, Console().width))
     if not has_voc_data(args.data, console):
         return 2
     rows = []
     for name in ENGINES:
-        command = [
-            sys.executable,
-            __file__,
-            "--run",
-            str(args.run),
-            "--data",
-            str(args.data),
-            "--split",
-            args.split,
-            "--images",
-            str(args.images),
-            "--repeats",
-            str(args.repeats),
-            "--child",
-            name,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True)
-        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        if done.returncode or not lines:
-            console.print(f"[red]{name} failed[/red]\n{done.stderr[-2000:]}")
-            continue
-        rows.append(json.loads(lines[-1][len("RESULT ") :]))
+        child = ["--run", str(args.run), "--data", str(args.data), "--split", args.split]
+        child += ["--images", str(args.images), "--repeats", str(args.repeats), "--child", name]
+        result = run_child(__file__, child, name, console, tail=2000)
+        if result is not None:
+            rows.append(result)
     table = Table(
         title=f"{args.data.name} {args.split}: {rows[0]['images']} images of "
         f"{rows[0]['shape']}, {args.run}"

@@ -23,12 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import SHARED_DATA, has_voc_data
+from common import SHARED_DATA, has_voc_data, report_result, run_child
 from rich.console import Console
 from rich.table import Table
 
@@ -147,32 +146,19 @@ def main() -> int:
     if args.child:
         overrides = extra if args.rescore else {**VARIANTS[args.child], **extra}
         result = run_variant(args.data, args.child, overrides, args.out, args.rescore)
-        print("RESULT " + json.dumps(result))
+        report_result(result)
         return 0
     console = Console(width=max(160, Console().width))
     if not has_voc_data(args.data, console):
         return 2
     rows = []
     for name in args.variants:
-        command = [
-            sys.executable,
-            __file__,
-            "--data",
-            str(args.data),
-            "--out",
-            str(args.out),
-            "--child",
-            name,
-            *(["--rescore"] if args.rescore else []),
-            "--set",
-            *args.set,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True)
-        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        if done.returncode or not lines:
-            console.print(f"[red]{name} failed[/red]\n{done.stderr[-3000:]}")
+        child = ["--data", str(args.data), "--out", str(args.out), "--child", name]
+        child += [*(["--rescore"] if args.rescore else []), "--set", *args.set]
+        result = run_child(__file__, child, name, console)
+        if result is None:
             continue
-        rows += json.loads(lines[-1][len("RESULT ") :])["rows"]
+        rows += result["rows"]
         console.print(f"{name}: done ({rows[-1]['train_s']:.0f} s training)")
     binary = any("iou" in r for r in rows)
     columns = ["mIoU", "mean_dice", "pixel_accuracy", "kaggle_dice"]
