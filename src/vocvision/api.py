@@ -28,15 +28,15 @@ from .job import DEFAULT_BUDGET_S, PARTS, run_job
 from .job.budget import Reporter
 from .layout import MODEL_NAMES
 from .report import write_notebook, write_report
-from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo, StudySection
+from .runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunInfo
 from .submission import Score
-from .workflow import study as ablations
 from .workflow.data import check_matches, images_from, read_run_split
 from .workflow.export import export_run, load_onnx_models
 from .workflow.masks import check_masks_folder, dataset_palette, write_mask_pngs
 from .workflow.models import TrainedModels, load_models
 from .workflow.predicting import predict_images
 from .workflow.robustness import AttackSettings, attack_run
+from .workflow.study import study
 from .workflow.submitting import Submission, test_truth, write_submission_of
 from .workflow.training import train_run
 
@@ -129,9 +129,7 @@ class Run:
         as `<id>.png` (see `save_masks`; the folder is checked before predicting)."""
         models = self.engine_models(engine)
         if masks_dir is not None:
-            if models.segmenter is None:
-                raise RunFolderError(f"{self.root}: no masks to save (train the segmenter)")
-            check_masks_folder(masks_dir, [self.data_dir, *([Path(data)] if data else [])])
+            self._check_masks_target(models.segmenter is not None, masks_dir, data)
         compile_model = compile_model and engine == "torch"
         if images is not None:
             if isinstance(images, ImageSet):
@@ -144,27 +142,35 @@ class Run:
             chosen = self.images(split, data)
             predictions = predict_images(models, chosen, self.info, tta, compile_model)
             predictions.split = split
-            own = data is None or Path(data).resolve() == self.data_dir.resolve()
-            path = self.folder.predictions_path(split, None if own else Path(data))
-            self.folder.write_predictions(predictions, path)
+            self.folder.write_predictions(predictions, self.predictions_path(split, data))
             self._predictions[split] = predictions
         if masks_dir is not None:
-            self.save_masks(predictions, masks_dir)
+            write_mask_pngs(predictions, Path(masks_dir), dataset_palette(self.data_dir))
         return predictions
+
+    def predictions_path(self, split: str = "test", data: str | Path | None = None) -> Path:
+        """Where `predict` saves the predictions of `split` of `data` (default the run's
+        data: predictions/<split>.npz; other data get a file of their own)."""
+        own = data is None or Path(data).resolve() == self.data_dir.resolve()
+        return self.folder.predictions_path(split, None if own else Path(data))
 
     def save_masks(self, predictions: Predictions, folder: str | Path) -> list[Path]:
         """Write each predicted mask as `<id>.png` in `folder`, in the dataset's own values
         and palette."""
-        if not predictions.masks:
+        self._check_masks_target(bool(predictions.masks), folder)
+        return write_mask_pngs(predictions, Path(folder), dataset_palette(self.data_dir))
+
+    def _check_masks_target(
+        self, has_masks: bool, folder: str | Path, data: str | Path | None = None
+    ) -> None:
+        if not has_masks:
             raise RunFolderError(f"{self.root}: no masks to save (train the segmenter)")
-        check_masks_folder(folder, [self.data_dir])
-        palette = dataset_palette(self.data_dir)
-        return write_mask_pngs(predictions, Path(folder), palette)
+        check_masks_folder(folder, [self.data_dir, *([Path(data)] if data else [])])
 
     def predictions(self, split: str = "test") -> Predictions:
         """The saved predictions of `split` (predicted now if there are none)."""
         if split not in self._predictions:
-            path = self.folder.predictions_path(split)
+            path = self.predictions_path(split)
             if path.is_file():
                 self._predictions[split] = self.folder.read_predictions(path)
             else:
@@ -175,7 +181,8 @@ class Run:
         """A figure of `count` images of `split`: image, truth (when known), prediction."""
         if count < 1:
             raise ConfigError(f"show_results needs a count >= 1, got {count}")
-        chosen = self.images(split).subset(range(min(count, len(self.images(split)))))
+        images = self.images(split)
+        chosen = images.subset(range(min(count, len(images))))
         predicted = self.predict(chosen)
         masks = predicted.label_masks()
         rows = []
@@ -275,25 +282,3 @@ def run(
     test answers are hidden)."""
     context = run_job(data, out, config, budget_s, only, resume, reporter)
     return Run.load(context.folder.root), context.score
-
-
-def study(
-    data: str | Path,
-    out: str | Path,
-    holdout: bool = True,
-    cv_split: str | None = None,
-    folds: int = 5,
-    segmenter_run: str | Path | None = None,
-    seed: int = 0,
-) -> dict[str, StudySection]:
-    """The classification ablations on `data` into the run folder `out` (its study/, which
-    its report shows): with `holdout`, each variant (scratch, probe, fine-tune, losses,
-    thresholds, TTA, fusion with `segmenter_run`'s segmenter) trained on train and scored
-    on the labelled test split (minutes); with `cv_split`, a `folds`-fold frozen-probe
-    study on that split (seconds). Returns the study's sections by protocol."""
-    folder = RunFolder(out)
-    if holdout:
-        ablations.holdout_study(data, folder, seed=seed, segmenter_run=segmenter_run)
-    if cv_split:
-        ablations.cross_validation_study(data, cv_split, folder, folds, seed)
-    return folder.read_study()

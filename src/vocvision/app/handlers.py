@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .. import figures
 from ..attacks import FGSM, PGD
-from ..attacks.measure import outputs, perturbation_stats
+from ..attacks.measure import model_image, outputs, perturbation_stats
 from ..data.validation import DataError, pil_to_rgb
 from ..errors import VocvisionError
 
@@ -118,9 +117,7 @@ def attack_image(
         raise UploadError(f"unknown attack '{method}'; choose from {ATTACKS}")
     trained = run.models[model]
     task, net = trained.task, trained.model
-    size = task.input_size
-    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-    x = (F.interpolate(x, (size, size), mode="bilinear", antialias=True) * 255).round() / 255
+    x = model_image(image, task.input_size)
     own = task.as_targets(task.decide(outputs(net, x)))
     objective, eps = task.objective(), eps_255 / 255
     if method == "FGSM":

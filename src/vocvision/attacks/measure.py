@@ -8,6 +8,7 @@ counts as a correct or fooled prediction is the task's (see `vocvision.tasks`).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torchmetrics.functional.image import (
@@ -19,18 +20,17 @@ from ..data.sample import ImageSet
 from .base import Attack
 
 
+def model_image(pixels: np.ndarray, size: int) -> torch.Tensor:
+    """1 x 3 x size x size: an H x W x 3 uint8 image in [0, 1] on the 8-bit grid
+    (antialiased resize), the input the attacks perturb."""
+    x = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+    return (x * 255).round().clamp(0, 255) / 255
+
+
 def model_images(images: ImageSet, size: int) -> torch.Tensor:
     """N x 3 x size x size images in [0, 1] on the 8-bit grid (antialiased resize)."""
-    resized = [
-        F.interpolate(
-            torch.from_numpy(s.image).permute(2, 0, 1)[None].float() / 255,
-            size=(size, size),
-            mode="bilinear",
-            antialias=True,
-        )
-        for s in images.samples
-    ]
-    return (torch.cat(resized) * 255).round().clamp(0, 255) / 255
+    return torch.cat([model_image(s.image, size) for s in images.samples])
 
 
 def model_masks(images: ImageSet, size: int) -> torch.Tensor:

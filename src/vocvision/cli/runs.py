@@ -10,7 +10,7 @@ import typer
 from .. import api
 from ..config import RunConfig
 from ..data import write_synthetic_dataset
-from ..job import PARTS, check_parts
+from ..job import PARTS
 from ..layout import MODEL_NAMES
 from .app import app, command_log, console, print_score, state
 from .options import parse_duration, with_training_options
@@ -54,7 +54,6 @@ def _finish(trained: api.Run, score) -> None:
 def _job(data: Path, out: Path, config: RunConfig, budget: str, only: str | None, resume: bool):
     seconds = parse_duration(budget)
     parts = tuple(p.strip() for p in only.split(",")) if only is not None else PARTS
-    check_parts(parts)  # before the run folder gets its log
     with command_log(out, "run"), RichReporter(console, seconds) as reporter:
         return api.run(data, out, config, seconds, parts, resume, reporter)
 
@@ -153,8 +152,7 @@ def predict(
     )
     if masks_dir is not None:
         console.print(f"masks: {len(predictions)} PNGs in {masks_dir}")
-    own = data is None
-    path = loaded.folder.predictions_path(split, None if own else data)
+    path = loaded.predictions_path(split, data)
     console.print(f"predictions: {path} ({len(predictions)} images)")
 
 

@@ -22,7 +22,7 @@ from ..training import is_worker_process
 from .budget import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
 from .stages import STAGES, refresh_report
 
-__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "check_parts", "run_job"]
+__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run_job"]
 TRAINING_STAGES = ("classify", "segment", "baselines")
 
 
@@ -41,13 +41,6 @@ class JobContext:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def check_parts(only: tuple[str, ...]) -> None:
-    """Refuse an `--only` that names no part or an unknown one."""
-    unknown = [part for part in only if part not in PARTS]
-    if unknown or not only:
-        raise VocvisionError(f"--only takes parts among {','.join(PARTS)}; got {only}")
-
-
 def run_job(
     data_dir: str | Path,
     root: str | Path,
@@ -59,7 +52,9 @@ def run_job(
 ) -> JobContext:
     """Run the stages of the parts in `only` (predict and report always run) within
     `budget_s` seconds; returns the job's context (run folder, description, score)."""
-    check_parts(only)
+    unknown = [part for part in only if part not in PARTS]
+    if unknown or not only:
+        raise VocvisionError(f"--only takes parts among {','.join(PARTS)}; got {only}")
     if budget_s <= 0:
         raise VocvisionError(f"the budget must be positive, got {budget_s:g} s")
     context = JobContext(

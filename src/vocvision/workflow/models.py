@@ -55,6 +55,12 @@ def make_task(info: RunInfo, name: str, rule: LabellingRule | None = None) -> Ta
     return build_task(name, info.classes, info.config, info.has_background, rule)
 
 
+def labelling_rule(folder: RunFolder, info: RunInfo) -> LabellingRule | None:
+    """The rule the run chose on its validation part, unless a configured threshold wins
+    (None: the classifier task builds its rule from the threshold)."""
+    return folder.read_labelling() if info.config.classifier.threshold is None else None
+
+
 def load_models(folder: RunFolder, info: RunInfo) -> TrainedModels:
     """Every model the run has weights for, loaded from its safetensors file (never from a
     pickled checkpoint); the classifier's task carries the run's labelling rule."""
@@ -64,8 +70,7 @@ def load_models(folder: RunFolder, info: RunInfo) -> TrainedModels:
             f"{folder.root}: no trained model (expected classifier/ or segmenter/ with "
             "model.safetensors): train first"
         )
-    # A configured threshold wins over a rule chosen on the validation split.
-    rule = folder.read_labelling() if info.config.classifier.threshold is None else None
+    rule = labelling_rule(folder, info)
     loaded = {}
     for name in names:
         model, saved = load_pretrained(folder.model(name).root)

@@ -216,8 +216,30 @@ def cross_validation_study(
 
 
 def _save(folder: RunFolder, protocol: str, rows: list[dict], data_dir, images, **extra) -> None:
-    study = folder.read_study()
-    study[protocol] = StudySection(
+    sections = folder.read_study()
+    sections[protocol] = StudySection(
         str(Path(data_dir).resolve()), len(images), images.classes, rows, **extra
     )
-    folder.write_study(study)
+    folder.write_study(sections)
+
+
+def study(
+    data: str | Path,
+    out: str | Path,
+    holdout: bool = True,
+    cv_split: str | None = None,
+    folds: int = 5,
+    segmenter_run: str | Path | None = None,
+    seed: int = 0,
+) -> dict[str, StudySection]:
+    """The classification ablations on `data` into the run folder `out` (its study/, which
+    its report shows): with `holdout`, each variant (scratch, probe, fine-tune, losses,
+    thresholds, TTA, fusion with `segmenter_run`'s segmenter) trained on train and scored
+    on the labelled test split (minutes); with `cv_split`, a `folds`-fold frozen-probe
+    study on that split (seconds). Returns the study's sections by protocol."""
+    folder = RunFolder(out)
+    if holdout:
+        holdout_study(data, folder, seed=seed, segmenter_run=segmenter_run)
+    if cv_split:
+        cross_validation_study(data, cv_split, folder, folds, seed)
+    return folder.read_study()
