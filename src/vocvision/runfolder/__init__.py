@@ -110,9 +110,6 @@ class RunFolder:
     def write_labelling(self, rule: LabellingRule) -> None:
         write_json(self.model("classifier").labelling, rule.to_dict())
 
-    def clear_labelling(self) -> None:
-        self.model("classifier").labelling.unlink(missing_ok=True)
-
     # predictions -------------------------------------------------------------------------
     def predictions_path(self, split: str, data_dir: Path | None = None) -> Path:
         return self.layout.predictions(split, data_dir)
