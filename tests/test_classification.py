@@ -26,8 +26,8 @@ from vocvision.runfolder import RunFolder
 from vocvision.tasks import ClassificationTask
 from vocvision.tasks.losses import classification_loss, positive_weights
 from vocvision.training import TaskModule, fit_probe, read_oof
-from vocvision.training.data import ImageSetDataModule
-from vocvision.training.probe import extract_features
+from vocvision.training.loaders import ImageSetDataModule
+from vocvision.training.probe_fitting import extract_features
 from vocvision.workflow import study
 
 

@@ -35,3 +35,25 @@ def test_modules_and_public_classes_have_docstrings(path):
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
             assert ast.get_docstring(node), f"{path.name}:{node.name}: no docstring"
+
+
+def test_every_module_name_is_unique_across_packages():
+    # A newcomer reading `training.py` must know which one is meant: no module repeats the
+    # name of another package's module, nor of a package.
+    names: dict[str, list[str]] = {}
+    for path in MODULES:
+        name = path.parent.name if path.name == "__init__.py" else path.stem
+        names.setdefault(name, []).append(str(path.relative_to(SOURCE)))
+    repeated = {n: where for n, where in names.items() if len(where) > 1 and n != "vocvision"}
+    assert not repeated, repeated
+
+
+def test_no_import_hides_behind_type_checking():
+    # import-linter skips TYPE_CHECKING imports, so an upward one would break the layering
+    # unseen: there are none.
+    hidden = []
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                hidden.append(str(path.relative_to(SOURCE)))
+    assert not hidden, hidden

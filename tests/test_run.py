@@ -104,10 +104,12 @@ def test_predict_uses_the_runs_tta_and_crf_unless_told_one_view(finished, kaggle
         assert all(np.array_equal(m, e) for m, e in zip(masks, expected, strict=True))
 
 
-def test_labelling_is_chosen_on_the_validation_part(finished):
+def test_labelling_is_chosen_on_every_held_out_training_image(finished):
     run, _ = finished
     rule = run.folder.read_labelling()
-    assert rule.chosen_on == "validation split" and rule.val_images == len(run.info.val_ids)
+    everything = len(run.info.val_ids) + len(run.info.train_ids)  # the probe's out-of-fold
+    assert rule.chosen_on == f"out-of-fold predictions on all {everything} training images"
+    assert rule.val_images == everything
     assert rule.val_dice >= rule.val_dice_classifier_only
     assert rule.fusion_area_scale in (None, 0.01, 0.02, 0.05)
     assert run.models.classification.rule == rule

@@ -163,7 +163,7 @@ def test_a_failing_train_leaves_the_previous_run_intact(trained, kaggle_dir, tmp
         vv.train(data, run, tiny_config(), progress=False)
     assert _digest(run) == before
 
-    import vocvision.workflow.training as training
+    import vocvision.workflow.run_training as training
 
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory in the segmenter")
@@ -247,7 +247,7 @@ def _data_of(run: Path) -> Path:
 KILLER = """
 import os, signal, sys
 import lightning as L
-from vocvision.workflow.training import train_run
+from vocvision.workflow.run_training import train_run
 sys.path.insert(0, {tests!r})
 from test_run import tiny_config
 
@@ -343,7 +343,7 @@ def test_two_process_ddp_writes_one_run(kaggle_dir, tmp_path):
 DDP_JOB = """
 import sys
 import vocvision as vv
-from vocvision.job.budget import Budget
+from vocvision.job.schedule import Budget
 from vocvision.training import is_worker_process
 sys.path.insert(0, {tests!r})
 from test_run import tiny_config

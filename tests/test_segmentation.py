@@ -17,7 +17,7 @@ from torch import nn
 import vocvision as vv
 from vocvision.config import ConfigError, RunConfig
 from vocvision.data import DataError, ImageSet, Sample, read_coco, read_split, write_voc
-from vocvision.data.transforms import to_tensors, train_transform
+from vocvision.data.augmentation import to_tensors, train_transform
 from vocvision.inference import predict_masks
 from vocvision.metrics import segmentation_metrics
 from vocvision.models import Segmenter
@@ -25,7 +25,7 @@ from vocvision.models.segmenter import ABSENT_LOGIT
 from vocvision.tasks import SegmentationTask, build_task
 from vocvision.tasks.losses import SegmentationLoss, pixel_class_weights
 from vocvision.training import TaskModule
-from vocvision.training.data import ImageSetDataModule
+from vocvision.training.loaders import ImageSetDataModule
 
 IGNORE = 255
 
@@ -446,7 +446,7 @@ def test_binary_coco_set_trains_predicts_and_submits(tmp_path):
 
 def test_training_validation_miou_is_the_evaluation_steps_on_the_same_masks(tmp_path):
     from vocvision.data import labels_from_mask
-    from vocvision.evaluation.segmentation import segmentation_scores
+    from vocvision.evaluation.mask_report import segmentation_scores
     from vocvision.figures import FigureFolder
 
     images = _tiny_voc_set(8, 32, 2)

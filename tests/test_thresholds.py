@@ -24,14 +24,40 @@ def test_class_areas_and_fuse():
     assert fused == pytest.approx(np.array([[0.6, 0.35]]))
 
 
-def test_fusion_is_chosen_only_when_it_helps_on_held_out_labels():
-    labels = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
-    noisy = np.array([[0.6, 0.6], [0.6, 0.6], [0.6, 0.6], [0.6, 0.6]])  # classifier knows nothing
+def _labels(rng, n: int, k: int = 4) -> np.ndarray:
+    labels = (rng.random((n, k)) < 0.35).astype(np.uint8)
+    labels[labels.sum(1) == 0, 0] = 1
+    return labels
+
+
+def test_fusion_is_chosen_only_when_it_wins_beyond_noise(rng):
+    labels = _labels(rng, 40)
+    noisy = np.clip(labels * 0.25 + rng.random(labels.shape) * 0.6, 0, 1)  # a weak classifier
     areas = labels * 0.2  # the segmenter finds exactly the present classes
     choice = choose_labelling(noisy, areas, labels)
     assert choice.fusion_area_scale is not None and choice.val_dice == 1.0
-    assert choice.val_dice_classifier_only < 1.0
+    assert choice.val_dice_classifier_only < 0.95
+    assert "fusion gained" in choice.chosen_on and "95 % interval" in choice.chosen_on
     perfect = labels * 0.9 + 0.05
-    choice = choose_labelling(perfect, areas, labels)
-    assert choice.fusion_area_scale is None  # a tie keeps the classifier alone
+    assert choose_labelling(perfect, areas, labels).fusion_area_scale is None  # a tie
+    # A good classifier and areas about as good (each ~5 % of labels wrong): no fusion.
+    other = np.random.default_rng(0)
+    labels = _labels(other, 40)
+    good = np.where(other.random(labels.shape) < 0.06, 1 - labels, labels) * 0.8 + 0.1
+    close = np.where(other.random(labels.shape) < 0.045, 1 - labels, labels) * 0.2
+    assert choose_labelling(good, close, labels).fusion_area_scale is None
     assert choose_labelling(perfect, None, labels).fusion_area_scale is None
+    few = choose_labelling(noisy[:6], areas[:6], labels[:6])  # too few images to judge fusion
+    assert few.fusion_area_scale is None
+
+
+def test_the_threshold_rests_on_every_held_out_prediction(rng):
+    # 30 validation images say 0.75; 300 out-of-fold ones say 0.35: the pool decides.
+    val_labels, oof_labels = _labels(rng, 30), _labels(rng, 300)
+    val = np.where(val_labels == 1, 0.8, 0.7)
+    oof = np.where(oof_labels == 1, 0.4, 0.3)
+    alone = choose_labelling(val, None, val_labels)
+    assert alone.threshold == 0.7 and alone.chosen_on == "validation part (30 images)"
+    pooled = choose_labelling(val, None, val_labels, pooled=(oof, oof_labels))
+    assert pooled.threshold == 0.35 and pooled.val_images == 330
+    assert pooled.chosen_on == "out-of-fold predictions on all 330 training images"

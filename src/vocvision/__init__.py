@@ -7,11 +7,17 @@ adversarial attacks and a report.
     run.submit().score()
 """
 
-from .api import Run, run, study, train
+from importlib.metadata import PackageNotFoundError, version
+
+from .api import Run, study, train
 from .config import ClassifierConfig, RunConfig, SegmenterConfig
+from .job import run
 from .launcher import quiet
 
-__version__ = "0.2.0"
+try:  # one version, pyproject.toml's
+    __version__ = version("vocvision")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 __all__ = [
     "ClassifierConfig",
     "Run",

@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config_checks import (
+from .settings import ConfigError, check, check_devices, declared, setting
+from .task_settings import (
+    ACCELERATORS,
     AUGMENTATIONS,
     CLASS_WEIGHTINGS,
     CLASSIFICATION_LOSSES,
@@ -20,8 +22,9 @@ from .config_checks import (
     SCHEDULERS,
     SEGMENTATION_LOSS_TERMS,
     SEGMENTER_ARCHITECTURES,
-    ConfigError,
-    check,
+    ClassifierConfig,
+    SegmenterConfig,
+    TaskConfig,
 )
 
 __all__ = [
@@ -55,125 +58,39 @@ SEGMENTER_DEFAULTS = {
 
 
 @dataclass
-class TaskConfig:
-    """Training settings shared by the classifier and the segmenter."""
-
-    backbone: str = "tf_efficientnet_lite0"
-    pretrained: str = "package"  # package | hub | none | path to a weights file
-    image_size: int = 224
-    epochs: int = 20
-    batch_size: int = 16
-    lr: float = 2e-3  # head/decoder; the pretrained backbone gets lr * backbone_lr_scale
-    backbone_lr_scale: float = 0.3
-    weight_decay: float = 1e-4
-    patience: int = 10  # early stopping, in validation epochs
-    min_crop_scale: float = 0.35  # smallest random crop, as a fraction of the image area
-    max_crop_scale: float = 1.0  # largest random crop (below 1: train on parts, e.g. full res)
-    # basic: crop, flip, colour jitter; strong (segmenter): + rotation/shear, gamma, noise;
-    # randaugment (classifier): + two RandAugment operations.
-    augment: str = "basic"
-    # warmup_cosine (per step) | onecycle | sgdr (cosine with warm restarts every
-    # `restart_epochs`) | plateau (halve the rate when the monitored metric stalls).
-    scheduler: str = "warmup_cosine"
-    restart_epochs: int = 4
-    max_minutes: float | None = None  # stop training after this wall time (best ckpt kept)
-    # Epochs that train the head (decoder) alone, the pretrained encoder frozen, before
-    # everything trains (classifier `finetune`: two stages).
-    freeze_epochs: int = 0
-
-
-@dataclass
-class ClassifierConfig(TaskConfig):
-    """The multi-label classifier's settings (`probe` or `finetune`, loss, thresholds)."""
-
-    # probe: frozen backbone, cached features, K-fold linear heads (seconds on a CPU);
-    # finetune: the whole network trained end to end with Lightning (minutes).
-    method: str = "probe"
-    image_size: int = 320
-    epochs: int = 15  # finetune: validation mAP on MSRC-v2 plateaus after ~14 epochs
-    # bce | weighted_bce | asl. Weighted BCE: MSRC-v2 5-fold probe Dice 0.883 vs 0.878 (BCE)
-    # vs 0.770 (ASL, whose skewed probabilities need per-class thresholds: 0.855).
-    loss: str = "weighted_bce"
-    folds: int = 5  # probe: multilabel-stratified folds, one head each, ensembled
-    probe_views: int = 4  # probe: whole image, mirror, and random crops per training image
-    probe_l2: float = 3e-4  # probe: L2 penalty on the head weights
-    # Probability above which a class is predicted; None = chosen after training on held-out
-    # predictions (the validation split), for the best per-image Dice.
-    threshold: float | None = None
-    # One threshold per class instead of one for all: off, it overfits a few hundred images
-    # (MSRC-v2 5-fold, cross-fitted: Dice 0.887 vs 0.895 with one global threshold).
-    per_class_thresholds: bool = False
-    # An image with no class above threshold gets its best class: VOC-like images always
-    # show something (MSRC-v2 5-fold: +0.002 without TTA, +0.000 with).
-    at_least_one: bool = True
-    # Test-time augmentation: average with the mirrored image (MSRC-v2 5-fold probe Dice
-    # 0.895 vs 0.883) and over `tta_scales` x image_size.
-    tta_flip: bool = True
-    tta_scales: tuple[float, ...] = (1.0,)
-
-
-@dataclass
-class SegmenterConfig(TaskConfig):
-    """The segmenter's settings (decoder, loss, inference geometry, TTA, CRF)."""
-
-    # auto | fpn | unet | deeplabv3plus. auto and epochs=None follow the labels (see
-    # SEGMENTER_DEFAULTS): FPN for 18 epochs on multi-class sets, U-Net for 32 on binary ones.
-    arch: str = "auto"
-    # Decoder channels; None: smp's FPN / DeepLabV3+ width (256) and a light U-Net (128..16).
-    decoder_width: int | None = None
-    image_size: int = 256
-    epochs: int | None = None
-    # Loss: terms joined by '+' (ce, focal, dice) weighted by `loss_weights`. The Mapping
-    # Challenge combo loss 0.05 BCE + 0.95 Dice is loss="ce+dice", loss_weights=(0.05, 0.95):
-    # with one logit (binary sets) cross-entropy is BCE and Dice is the foreground's.
-    loss: str = "ce+dice"
-    loss_weights: tuple[float, ...] = (1.0, 0.5)
-    # Cross-entropy class weights from the training pixels: none | inverse_sqrt (rare classes
-    # weigh more, 1 / sqrt(frequency), normalised to mean 1).
-    class_weighting: str = "none"
-    # Test-time augmentation: average the log-probabilities of the mirrored image and of
-    # `tta_scales` x the inference size. On by default: with the aspect kept, flip + 3 scales
-    # beat one view on 12 of 13 dev-set models (CamVid 18 epochs mIoU 0.671 vs 0.663,
-    # MSRC-v2 Kaggle Dice 0.864 vs 0.859, horse IoU 0.910 vs 0.905; README, Benchmarks) for
-    # about 6x the inference work. tta_flip=false, tta_scales=[1] predict in one view.
-    tta_flip: bool = True
-    tta_scales: tuple[float, ...] = (0.75, 1.0, 1.25)
-    # Inference size: each image's shorter side is resized to `inference_side` (None:
-    # image_size; the images' own height = full resolution), keeping the aspect ratio, or with
-    # `inference_square` the image is squashed to that size squared, like the whole images
-    # seen in training. Keeping the aspect ratio won on all three dev sets (CamVid mIoU 0.640
-    # vs 0.620, MSRC-v2 Kaggle Dice 0.855 vs 0.851, horse IoU 0.905 vs 0.903). Inputs larger than
-    # `tile_size` on a side are predicted in overlapping tiles, so memory stays bounded.
-    inference_side: int | None = None
-    inference_square: bool = False
-    # Dense CRF on the averaged probabilities (inference/crf.py). None: on for multi-class sets
-    # with a background class (MSRC-v2 Kaggle Dice 0.876 vs 0.864 with flip + 3 scales), off
-    # for binary sets and sets without background (CamVid mIoU 0.645 vs 0.671: thin poles and
-    # signs are smoothed away). Settled when training starts, like `arch`.
-    crf: bool | None = None
-    tile_size: int = 512
-
-
-@dataclass
 class RunConfig:
     """Everything a run needs besides the data; run.json stores it, settled (`for_labels`)."""
 
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     segmenter: SegmenterConfig = field(default_factory=SegmenterConfig)
-    val_fraction: float = 0.15
-    seed: int = 0
-    accelerator: str = "auto"  # cpu | gpu | auto
-    devices: str = "auto"  # number of devices or "auto"; several GPUs train with DDP
-    num_nodes: int = 1
-    precision: str = "32-true"  # e.g. bf16-mixed / 16-mixed on GPUs
-    num_workers: int = 0  # data loading processes; 0 is fastest on a 2-core CPU
-    max_train_images: int | None = None  # cap for smoke runs
-    # Let the validation split decide whether image labels fuse the classifier's probabilities
-    # with the segmenter's predicted class areas (it did on MSRC-v2: val Dice 0.899 vs 0.883).
-    label_fusion: bool = True
-    # Restrict each predicted mask to the classes the classifier predicts present. Off by
-    # default: it helped a weak segmenter (+0.05 Dice) but not a good one (-0.01) on MSRC-v2.
-    gate_segmentation: bool = False
+    val_fraction: float = setting(
+        0.15,
+        "Share of the training images held out for validation.",
+        low=0,
+        high=1,
+        open_range=True,
+    )
+    seed: int = setting(0, "Seed for splits, initialisation, augmentation.", low=0)
+    accelerator: str = setting("auto", "cpu | gpu | auto.", choices=ACCELERATORS)
+    devices: str = setting(
+        "auto", "Devices per node: a count or 'auto' (several: DDP).", check=check_devices
+    )
+    num_nodes: int = setting(1, "Machines to train on (DDP; see docs/design.md).", low=1)
+    precision: str = setting("32-true", "32-true | bf16-mixed | 16-mixed.")
+    num_workers: int = setting(0, "Data loading processes; 0 is fastest on a 2-core CPU.", low=0)
+    max_train_images: int | None = setting(
+        None, "Use only the first N training images (smoke runs).", low=2
+    )
+    label_fusion: bool = setting(
+        True,
+        "Let held-out images decide whether labels fuse the classifier with the segmenter's "
+        "class areas.",
+    )
+    gate_segmentation: bool = setting(
+        False,
+        "Restrict masks to the classes the classifier predicts (helped a weak segmenter, "
+        "+0.05 Dice, not a good one, -0.01).",
+    )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -196,6 +113,28 @@ class RunConfig:
         except json.JSONDecodeError:
             value = text
         return self.assign(key.strip(), value)
+
+    @classmethod
+    def describe(cls, key: str) -> str:
+        """The declared help of setting `key`, e.g. 'segmenter.epochs'."""
+        for name, f, _ in declared(cls()):
+            if name == key:
+                return f.metadata["help"]
+        raise ConfigError(f"setting '{key}': no such setting")
+
+    @classmethod
+    def settings_table(cls) -> list[tuple[str, str, str, str]]:
+        """(name, default, allowed values, help) of every setting, as declared."""
+        rows = []
+        for name, f, value in declared(cls()):
+            meta = f.metadata
+            allowed = meta["choices"] or meta["range"] or ""
+            if isinstance(allowed, tuple) and meta["range"]:
+                low, high, inclusive = allowed
+                allowed = f"{low if low is not None else ''}..{high if high is not None else ''}"
+                allowed += "" if inclusive else " (open)"
+            rows.append((name, json.dumps(value), str(allowed), meta["help"]))
+        return rows
 
     def assign(self, key: str, value) -> RunConfig:
         """Set the setting `key` (e.g. 'segmenter.epochs') to `value`; returns self."""
@@ -227,6 +166,8 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Raise ConfigError naming the first setting outside its allowed values; return self."""
         check(self)
+        for name in TASK_SECTIONS:
+            self.task(name).check_together(name)
         return self
 
     @classmethod

@@ -101,7 +101,11 @@ class RunLayout:
         """`predictions/<split>.npz` for the run's own data; other data get their own file
         (`<split>-<hash of the folder>.npz`), so they never overwrite the run's."""
         name = split if data_dir is None else f"{split}-{_short_hash(data_dir)}"
-        return self.root / "predictions" / f"{name}.npz"
+        return self.predictions_dir / f"{name}.npz"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.root / "predictions"
 
     @property
     def submission(self) -> Path:

@@ -6,7 +6,7 @@ with SegPGD / CosPGD weights, single-label cross-entropy); `measure` puts image 
 model's pixel space and measures the perturbations.
 """
 
-from .base import NORMS, Attack, frozen, quantize
+from .attack import NORMS, Attack, frozen, quantize
 from .fgsm import FGSM
 from .generator import GeneratorAttack, PerturbationGenerator
 from .noise import RandomNoise

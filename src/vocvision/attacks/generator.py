@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Attack, frozen, random_mirror, spatially
+from .attack import Attack, frozen, random_mirror, spatially
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

@@ -17,7 +17,7 @@ from torchmetrics.functional.image import (
 )
 
 from ..data.sample import ImageSet
-from .base import Attack
+from .attack import Attack
 
 
 def model_image(pixels: np.ndarray, size: int) -> torch.Tensor:

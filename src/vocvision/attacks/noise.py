@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Attack
+from .attack import Attack
 
 
 class RandomNoise(Attack):

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .base import Attack, quantize
+from .attack import Attack, quantize
 
 
 class PGD(Attack):

@@ -19,7 +19,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import Attack, frozen, random_mirror
+from .attack import Attack, frozen, random_mirror
 
 
 class UniversalPerturbation(Attack):

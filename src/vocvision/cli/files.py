@@ -1,4 +1,4 @@
-"""Commands on data and submission files: score, validate, convert, synthesize."""
+"""Commands that need no run: score, validate, convert, synthesize, settings."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from ..config import RunConfig
 from ..data import convert as convert_layout
 from ..data import read_kaggle, write_synthetic_dataset
 from ..submission import score_submission, validate_submission
-from .app import app, console, print_score
+from .console import app, console, print_score
 
 
 @app.command()
@@ -69,3 +71,13 @@ def synthesize(
     """Write the built-in synthetic dataset (train/, test/, truth/)."""
     write_synthetic_dataset(out, train_images, test_images, seed)
     console.print(f"wrote {train_images} train and {test_images} test images to {out}")
+
+
+@app.command()
+def settings() -> None:
+    """List every run setting (for --set KEY=VALUE and --config-file): default, allowed
+    values and what it does."""
+    table = Table("setting", "default", "allowed", "what it does", show_lines=False)
+    for row in RunConfig.settings_table():
+        table.add_row(*row)
+    console.print(table)

@@ -16,41 +16,29 @@ import typer
 
 from ..config import RunConfig
 
-# option -> (settings it sets, type, help)
-TRAINING_OPTIONS: dict[str, tuple[tuple[str, ...], type, str]] = {
-    "epochs": (
-        ("classifier.epochs", "segmenter.epochs"),
-        int,
-        "Epochs for both models (default: per model).",
-    ),
-    "backbone": (
-        ("classifier.backbone", "segmenter.backbone"),
-        str,
-        "timm backbone, e.g. tf_efficientnet_lite0/1/2.",
-    ),
-    "pretrained": (
-        ("classifier.pretrained", "segmenter.pretrained"),
-        str,
-        "package (offline wheels) | hub | none | PATH.",
-    ),
-    "arch": (
-        ("segmenter.arch",),
-        str,
-        "Segmenter decoder: auto (by the labels) | fpn | unet | deeplabv3plus.",
-    ),
-    "method": (
-        ("classifier.method",),
-        str,
-        "Classifier: probe (frozen features, K-fold heads, fast) | finetune.",
-    ),
-    "loss": (("classifier.loss",), str, "Classifier loss: bce | weighted_bce | asl."),
-    "seed": (("seed",), int, "Seed for splits, initialisation, augmentation."),
-    "accelerator": (("accelerator",), str, "cpu | gpu | auto."),
-    "devices": (("devices",), str, "Devices per node: a count or 'auto' (several: DDP)."),
-    "num_nodes": (("num_nodes",), int, "Machines to train on (DDP; see docs/design.md)."),
-    "precision": (("precision",), str, "32-true | bf16-mixed | 16-mixed."),
-    "max_train_images": (("max_train_images",), int, "Use only the first N training images."),
+# option -> (settings it sets, type); the help is the first setting's own (`setting`).
+TRAINING_OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
+    "epochs": (("classifier.epochs", "segmenter.epochs"), int),
+    "backbone": (("classifier.backbone", "segmenter.backbone"), str),
+    "pretrained": (("classifier.pretrained", "segmenter.pretrained"), str),
+    "arch": (("segmenter.arch",), str),
+    "method": (("classifier.method",), str),
+    "loss": (("classifier.loss",), str),
+    "seed": (("seed",), int),
+    "accelerator": (("accelerator",), str),
+    "devices": (("devices",), str),
+    "num_nodes": (("num_nodes",), int),
+    "precision": (("precision",), str),
+    "max_train_images": (("max_train_images",), int),
 }
+
+
+def option_help(name: str) -> str:
+    """The help of option `name`: its setting's declared help, and what it sets."""
+    keys = TRAINING_OPTIONS[name][0]
+    return f"{RunConfig.describe(keys[0])} (sets {', '.join(keys)})"
+
+
 ConfigFile = Annotated[Path | None, typer.Option(help="A run configuration (JSON) to start from.")]
 Settings = Annotated[
     list[str] | None,
@@ -84,9 +72,12 @@ def with_training_options(command):
     keyword = inspect.Parameter.KEYWORD_ONLY
     added = [
         inspect.Parameter(
-            name, keyword, default=None, annotation=Annotated[kind | None, typer.Option(help=text)]
+            name,
+            keyword,
+            default=None,
+            annotation=Annotated[kind | None, typer.Option(help=option_help(name))],
         )
-        for name, (_, kind, text) in TRAINING_OPTIONS.items()
+        for name, (_, kind) in TRAINING_OPTIONS.items()
     ]
     added += [
         inspect.Parameter("config_file", keyword, default=None, annotation=ConfigFile),

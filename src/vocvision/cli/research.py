@@ -12,7 +12,7 @@ from .. import api
 from ..report import findings
 from ..runfolder import RunFolder
 from ..workflow.robustness import GENERATOR_SETTINGS
-from .app import app, console
+from .console import app, console
 
 
 @app.command()

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from .. import api
+from .. import api, job
 from ..config import RunConfig
 from ..data import write_synthetic_dataset
 from ..job import PARTS
 from ..layout import MODEL_NAMES
-from .app import app, command_log, console, print_score, state
+from .console import app, command_log, console, print_score, state
 from .options import parse_duration, with_training_options
 from .progress import RichReporter
 
@@ -55,7 +55,7 @@ def _job(data: Path, out: Path, config: RunConfig, budget: str, only: str | None
     seconds = parse_duration(budget)
     parts = tuple(p.strip() for p in only.split(",")) if only is not None else PARTS
     with command_log(out, "run"), RichReporter(console, seconds) as reporter:
-        return api.run(data, out, config, seconds, parts, resume, reporter)
+        return job.run(data, out, config, seconds, parts, resume, reporter)
 
 
 @app.command()
@@ -165,9 +165,16 @@ def submit(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="CSV path (default RUN/submission.csv).")] = None,
 ) -> None:
-    """Write submission.csv (Kaggle format) from saved predictions, validated first."""
-    submission = api.Run.load(run_dir).submit(split, threshold, out)
+    """Write submission.csv (Kaggle format) from saved predictions, validated first; score it
+    when the test answers are known, and bring an existing report up to date."""
+    loaded = api.Run.load(run_dir)
+    submission = loaded.submit(split, threshold, out)
     console.print(f"submission: {submission.path}")
+    if submission.truth is not None and submission.on_score is not None:
+        print_score(submission.score())
+    if loaded.folder.layout.report.is_file() and (threshold is not None or submission.on_score):
+        with command_log(run_dir, "report"):
+            console.print(f"report: {loaded.report()} (updated)")
 
 
 @app.command()

@@ -3,6 +3,6 @@ attack that knows about it: input transforms pass gradients straight through (BP
 adversarial fine-tuning is judged by PGD on the fine-tuned model itself."""
 
 from .adversarial_training import AdversarialFinetuning, adversarial_finetune
-from .transforms import JPEG, GaussianBlur, defended
+from .input_transforms import JPEG, GaussianBlur, defended
 
 __all__ = ["JPEG", "AdversarialFinetuning", "GaussianBlur", "adversarial_finetune", "defended"]

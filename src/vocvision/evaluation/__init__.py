@@ -11,35 +11,64 @@ from __future__ import annotations
 
 from .. import figures
 from ..data import ImageSet, read_answered_split, read_split
+from ..metrics import dice_per_image
 from ..runfolder import Evaluation, Predictions, RunFolder, RunInfo
-from ..workflow.data import read_run_split
-from ..workflow.models import TrainedModels
 from ..workflow.predicting import predict_images
-from .classification import classification_scores
-from .comparisons import baseline_scores, dice_at_half, inference_views
+from ..workflow.run_images import read_run_split
+from ..workflow.trained import TrainedModels
+from .comparisons import (
+    at_half,
+    baseline_scores,
+    image_confusions,
+    image_dice,
+    inference_views,
+)
 from .examples import varied
+from .intervals import classification_noise, score_intervals, segmentation_noise
+from .label_report import classification_scores
+from .mask_report import segmentation_scores
 from .overview import data_overview, training_summary
-from .segmentation import segmentation_scores
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "score_intervals"]
 
 
-def evaluate(folder: RunFolder, info: RunInfo, models: TrainedModels) -> Evaluation:
-    """Measure the run (see the module doc), save and return the evaluation."""
+def evaluate(
+    folder: RunFolder,
+    info: RunInfo,
+    models: TrainedModels,
+    baselines: dict[str, TrainedModels] | None = None,
+) -> Evaluation:
+    """Measure the run (see the module doc), save and return the evaluation; `baselines`
+    are baseline models already loaded, by model name (the others are read from disk)."""
     out = figures.FigureFolder(folder.layout.evaluation_dir / "figures")
     train = read_split(info.data_dir, info.train_split)
     test = read_split(info.data_dir, info.test_split)
     answers, predictions, where = _answered(folder, info, models, test)
+    found, baseline = baseline_scores(folder, answers, baselines)
     classification = segmentation = None
+    comparisons: dict = {}
     if models.classifier:
         truth = answers.label_matrix()
         rule = models.classification.rule
         classification = classification_scores(predictions, truth, rule, where, out)
-        classification["dice_at_half"] = dice_at_half(predictions.probabilities, truth, rule)
+        half = at_half(predictions.probabilities, rule)
+        classification["dice_at_half"] = float(dice_per_image(half, truth).mean())
+        classification["intervals"], found_comparisons = classification_noise(
+            predictions.labels, half, truth, baseline.get("classifier")
+        )
+        comparisons |= found_comparisons
     if predictions.masks and all(s.mask is not None for s in answers.samples):
         masks = predictions.label_masks()
         segmentation = segmentation_scores(masks, answers, where, out)
-        segmentation["views"] = inference_views(info, models, answers, masks)
+        segmentation["views"], view_dice = inference_views(info, models, answers, masks)
+        segmentation["intervals"], found_comparisons = segmentation_noise(
+            image_confusions(masks, answers),
+            image_dice(masks, answers),
+            info.has_background,
+            view_dice,
+            baseline.get("segmenter"),
+        )
+        comparisons |= found_comparisons
     _examples(folder, info, test, out)
     evaluation = Evaluation(
         split=where,
@@ -49,7 +78,9 @@ def evaluate(folder: RunFolder, info: RunInfo, models: TrainedModels) -> Evaluat
         classification=classification,
         segmentation=segmentation,
         figures=out.captions,
-        baselines=baseline_scores(folder, answers),
+        baselines=found,
+        comparisons=comparisons,
+        images=len(answers),
     )
     folder.write_evaluation(evaluation)
     return evaluation

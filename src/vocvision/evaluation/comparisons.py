@@ -7,22 +7,32 @@ import numpy as np
 
 from ..data import ImageSet
 from ..inference import LabellingRule
-from ..metrics import classification_metrics, dice_per_image, segmentation_metrics
+from ..metrics import (
+    classification_metrics,
+    confusion_matrix,
+    dice_per_image,
+    mask_dice,
+    segmentation_metrics,
+)
 from ..runfolder import RunFolder, RunInfo
 from ..workflow.baselines import BASELINES
-from ..workflow.models import TrainedModels, load_models
 from ..workflow.predicting import predict_images
+from ..workflow.trained import TrainedModels, load_models
 
 
-def baseline_scores(folder: RunFolder, answers: ImageSet) -> dict:
-    """The summary metrics of each trained baseline (RUN/baselines/<model>) on `answers`."""
-    found = {}
+def baseline_scores(
+    folder: RunFolder, answers: ImageSet, loaded: dict[str, TrainedModels] | None = None
+) -> tuple[dict, dict]:
+    """The summary metrics of each trained baseline (RUN/baselines/<model>) on `answers`
+    (`loaded`: baselines already in memory, by model name), and by model name what its
+    comparison needs per image (classifier: Dice; segmenter: pixel confusions)."""
+    found, per_image = {}, {}
     for name, (label, _) in BASELINES.items():
         baseline = RunFolder(folder.layout.baseline(name))
         if not baseline.is_run():
             continue
         info = baseline.read_info()
-        models = load_models(baseline, info)
+        models = (loaded or {}).get(name) or load_models(baseline, info)
         if name not in models:
             continue
         predictions = predict_images(models, answers, info)
@@ -30,9 +40,12 @@ def baseline_scores(folder: RunFolder, answers: ImageSet) -> dict:
             truth = answers.label_matrix()
             m = classification_metrics(predictions.scores, truth, predictions.labels)
             found[name] = {"label": label, **{k: m[k] for k in ("dice", "mAP", "f1_macro")}}
+            per_image[name] = dice_per_image(predictions.labels, truth)
         elif all(s.mask is not None for s in answers.samples):
-            found[name] = {"label": label, **_mask_summary(predictions.label_masks(), answers)}
-    return found
+            masks = predictions.label_masks()
+            found[name] = {"label": label, **_mask_summary(masks, answers)}
+            per_image[name] = image_confusions(masks, answers)
+    return found, per_image
 
 
 def _mask_summary(masks: list[np.ndarray], answers: ImageSet) -> dict:
@@ -41,26 +54,43 @@ def _mask_summary(masks: list[np.ndarray], answers: ImageSet) -> dict:
     return {k: m[k] for k in ("mIoU", "kaggle_dice", "pixel_accuracy")}
 
 
-def inference_views(info: RunInfo, models: TrainedModels, answers: ImageSet, full: list) -> dict:
+def image_confusions(masks: list[np.ndarray], answers: ImageSet) -> np.ndarray:
+    """N x L x L pixel confusion of each image's label mask against its true mask."""
+    labels = answers.num_classes + 1
+    return np.stack(
+        [
+            confusion_matrix(np.clip(m, 0, labels - 1), s.mask, labels)
+            for m, s in zip(masks, answers.samples, strict=True)
+        ]
+    )
+
+
+def image_dice(masks: list[np.ndarray], answers: ImageSet) -> np.ndarray:
+    """Each image's Kaggle Dice (the segmentation half's per-image score)."""
+    return np.array([mask_dice(m, s.mask) for m, s in zip(masks, answers.samples, strict=True)])
+
+
+def inference_views(
+    info: RunInfo, models: TrainedModels, answers: ImageSet, full: list
+) -> tuple[dict, dict]:
     """The segmenter's scores on `answers` in one view without the CRF, with the config's
-    TTA without the CRF, and as predicted (`full`, vocvision's labels), where they differ."""
+    TTA without the CRF, and as predicted (`full`, vocvision's labels), where they differ;
+    and each view's per-image Kaggle Dice."""
     task, model = models.segmentation, models.segmenter.model
     c = info.config.segmenter
     pixels = [s.image for s in answers.samples]
-    views = {}
+    masks = {}
     if c.tta_flip or len(c.tta_scales) > 1 or c.crf:
-        views["one view"] = _mask_summary(
-            task.predict(model, pixels, tta=False, crf=False), answers
-        )
+        masks["one view"] = task.predict(model, pixels, tta=False, crf=False)
     if c.crf and (c.tta_flip or len(c.tta_scales) > 1):
-        views["flip + scales"] = _mask_summary(task.predict(model, pixels, crf=False), answers)
-    if views:
+        masks["flip + scales"] = task.predict(model, pixels, crf=False)
+    if masks:
         tta = "flip + scales" if c.tta_flip or len(c.tta_scales) > 1 else "one view"
-        views[tta + (" + CRF" if c.crf else "")] = _mask_summary(full, answers)
-    return views
+        masks[tta + (" + CRF" if c.crf else "")] = full
+    views = {name: _mask_summary(m, answers) for name, m in masks.items()}
+    return views, {name: image_dice(m, answers) for name, m in masks.items()}
 
 
-def dice_at_half(probabilities: np.ndarray, truth: np.ndarray, rule: LabellingRule) -> float:
-    """Per-image Dice of the classifier's probabilities alone at 0.5 (the untuned rule)."""
-    plain = LabellingRule(0.5, at_least_one=rule.at_least_one)
-    return float(dice_per_image(plain.labels(probabilities), truth).mean())
+def at_half(probabilities: np.ndarray, rule: LabellingRule) -> np.ndarray:
+    """The labels of the classifier's probabilities alone at 0.5 (the untuned rule)."""
+    return LabellingRule(0.5, at_least_one=rule.at_least_one).labels(probabilities)

@@ -4,7 +4,9 @@ Label scores are the classifier's probabilities, or those fused with the segment
 predicted class areas: in this task an image's labels are exactly the classes present in its
 mask, so the predicted area of a class is evidence of presence that the classifier lacks (on
 MSRC-v2 the fused score beat the classifier alone on the validation split). A threshold (one,
-or one per class) turns scores into labels.
+or one per class) turns scores into labels. `choose_labelling` picks the rule on held-out
+predictions: the threshold on as many as there are (the probe's out-of-fold ones included),
+fusion only when it beats the classifier alone beyond noise.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import numpy as np
 
 from ..errors import VocvisionError
 from ..metrics import dice_per_image
+from ..uncertainty import compare, mean_of
 from .thresholds import apply_thresholds, best_global_threshold, per_class_thresholds
 
 # Predicted area (fraction of the image) at which a class counts as fully present; the
-# validation split picks one of these, or none (classifier alone).
+# validation part picks one of these, or none (classifier alone).
 AREA_SCALES = (0.01, 0.02, 0.05)
 
 
@@ -99,27 +102,95 @@ def choose_labelling(
     labels: np.ndarray,
     per_class: bool = False,
     at_least_one: bool = False,
+    pooled: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int = 0,
 ) -> LabellingRule:
-    """Pick classifier-only or fused scores (and the area scale) plus the threshold (one, or
-    one per class with `per_class`) with the best per-image Dice on held-out `labels`.
-    Fusion must do strictly better to be chosen."""
-    candidates = [None] + (list(AREA_SCALES) if areas is not None else [])
-    results = []
-    for scale in candidates:
-        scores = probabilities if scale is None else fuse(probabilities, areas, scale)
-        if per_class:
-            threshold = per_class_thresholds(scores, labels).tolist()
-        else:
-            threshold = best_global_threshold(scores, labels)
-        predicted = apply_thresholds(scores, np.asarray(threshold), at_least_one)
-        results.append((float(dice_per_image(predicted, labels).mean()), scale, threshold))
-    best = max(results, key=lambda r: (r[0], r[1] is None))
-    return LabellingRule(
-        threshold=tuple(best[2]) if isinstance(best[2], list) else best[2],
-        fusion_area_scale=best[1],
+    """The labelling rule for held-out `probabilities` (N x K, with true `labels`) and, when
+    given, the segmenter's predicted class `areas` on the same images.
+
+    The classifier-alone threshold (one, or one per class with `per_class`) is chosen on
+    those images together with `pooled` (probabilities, labels): more held-out predictions,
+    e.g. the probe's out-of-fold ones on the training part. Fusion with the areas can only be
+    judged on the N images, so it must earn its place: each area scale is cross-fitted on
+    them (thresholds chosen on the other folds) against the classifier alone (its threshold
+    cross-fitted on the rest of the pool), and fusion is chosen only when the best scale's
+    gain in per-image Dice is above zero in a 95 % paired bootstrap over the N images."""
+    pool_p, pool_y = probabilities, labels
+    if pooled is not None and len(pooled[0]):
+        pool_p, pool_y = (
+            np.concatenate([pooled[0], probabilities]),
+            np.concatenate([pooled[1], labels]),
+        )
+    choose = per_class_thresholds if per_class else best_global_threshold
+    alone = np.asarray(choose(pool_p, pool_y))
+    rule = LabellingRule(
+        threshold=tuple(alone.tolist()) if per_class else float(alone),
         at_least_one=at_least_one,
-        chosen_on="validation split",
-        val_images=len(labels),
-        val_dice=best[0],
-        val_dice_classifier_only=results[0][0],
+        chosen_on=_where(len(pool_p), len(labels)),
+        val_images=len(pool_p),
+        val_dice=float(
+            dice_per_image(apply_thresholds(pool_p, alone, at_least_one), pool_y).mean()
+        ),
     )
+    rule = replace(rule, val_dice_classifier_only=rule.val_dice)
+    if areas is None or len(labels) < 2 * FUSION_FOLDS:
+        return rule
+    return _fusion_rule(probabilities, areas, labels, (pool_p, pool_y), choose, rule, seed)
+
+
+def _fusion_rule(probabilities, areas, labels, pool, choose, alone: LabellingRule, seed: int):
+    """The fused rule of the best area scale when it beats the classifier alone (`alone`)
+    beyond noise on the N held-out images (see `choose_labelling`), else `alone`."""
+    at_least_one = alone.at_least_one
+    folds = _folds(len(labels), seed)
+    offset = len(pool[0]) - len(labels)  # the N images are the pool's last rows
+    base = _cross_fitted(pool[0], pool[1], folds, choose, at_least_one, offset)
+    best_scale, best = None, None
+    for scale in AREA_SCALES:
+        dice = _cross_fitted(fuse(probabilities, areas, scale), labels, folds, choose, at_least_one)
+        if best is None or dice.mean() > best.mean():
+            best_scale, best = scale, dice
+    gain = compare(mean_of(best), mean_of(base), len(labels), seed=seed)
+    if gain.verdict != "better":
+        return alone
+    fused = fuse(probabilities, areas, best_scale)
+    threshold = np.asarray(choose(fused, labels))
+    predicted = apply_thresholds(fused, threshold, at_least_one)
+    return LabellingRule(
+        threshold=tuple(threshold.tolist()) if threshold.ndim else float(threshold),
+        fusion_area_scale=best_scale,
+        at_least_one=at_least_one,
+        chosen_on=(
+            f"validation part ({len(labels)} images; fusion gained {gain.difference:+.3f} "
+            f"per-image Dice cross-fitted, 95 % interval {gain.low:+.3f} to {gain.high:+.3f})"
+        ),
+        val_images=len(labels),
+        val_dice=float(dice_per_image(predicted, labels).mean()),
+        val_dice_classifier_only=float(base.mean()),
+    )
+
+
+FUSION_FOLDS = 5  # cross-fitting folds over the validation part when judging fusion
+
+
+def _where(pooled: int, own: int) -> str:
+    if pooled == own:
+        return f"validation part ({own} images)"
+    return f"out-of-fold predictions on all {pooled} training images"
+
+
+def _folds(n: int, seed: int) -> list[np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return [np.sort(part) for part in np.array_split(order, FUSION_FOLDS)]
+
+
+def _cross_fitted(scores, labels, folds, choose, at_least_one, offset: int = 0) -> np.ndarray:
+    """Per-image Dice of the images `offset + folds`, each fold labelled at thresholds chosen
+    on every other row of `scores` (an honest estimate of choosing the threshold)."""
+    dice = np.zeros(sum(len(f) for f in folds))
+    for held in folds:
+        rest = np.setdiff1d(np.arange(len(scores)), held + offset)
+        threshold = np.asarray(choose(scores[rest], labels[rest]))
+        predicted = apply_thresholds(scores[held + offset], threshold, at_least_one)
+        dice[held] = dice_per_image(predicted, labels[held + offset])
+    return dice

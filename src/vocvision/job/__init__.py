@@ -11,34 +11,20 @@ a stage that cannot fit is skipped, and job.json (and so the report) says so.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..api import Run
 from ..config import RunConfig
 from ..errors import VocvisionError
-from ..runfolder import JobRecord, JobStage, RunFolder, RunInfo
+from ..runfolder import JobRecord, JobStage, RunFolder
 from ..submission import Score
 from ..training import is_worker_process
-from .budget import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
+from .context import JobContext
+from .schedule import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
 from .stages import STAGES, refresh_report
 
-__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run_job"]
+__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run", "run_job"]
 TRAINING_STAGES = ("classify", "segment", "baselines")
-
-
-@dataclass
-class JobContext:
-    """What the stages share: the inputs, the clock, and what earlier stages produced."""
-
-    data_dir: Path
-    folder: RunFolder
-    config: RunConfig
-    budget: Budget
-    reporter: Reporter
-    resume: bool = False
-    info: RunInfo | None = None
-    score: Score | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run_job(
@@ -89,3 +75,22 @@ def run_job(
     if not worker:
         refresh_report(context)  # so the report's stage table has the report stage too
     return context
+
+
+def run(
+    data: str | Path,
+    out: str | Path,
+    config: RunConfig | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    only: tuple[str, ...] = PARTS,
+    resume: bool = False,
+    reporter: Reporter | None = None,
+) -> tuple[Run, Score | None]:
+    """The whole job in `budget_s` seconds (see the module doc): train both models and the
+    from-scratch baselines, predict the test split, write and score submission.csv, attack,
+    evaluate, write report.html and report.ipynb. `only` keeps some parts (classify,
+    segment, baselines, attack). Returns the run and its score (None when the test answers
+    are hidden)."""
+    context = run_job(data, out, config, budget_s, only, resume, reporter)
+    trained = context.run if context.info is not None else Run.load(context.folder.root)
+    return trained, context.score

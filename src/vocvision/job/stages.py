@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
-from ..evaluation import evaluate
-from ..report import write_notebook, write_report
-from ..submission import score_submission
 from ..training import EpochBudget, is_worker_process, main_process_decides
 from ..workflow.baselines import BASELINES, train_baseline
-from ..workflow.data import read_run_split
-from ..workflow.models import load_models
-from ..workflow.predicting import predict_images
-from ..workflow.robustness import attack_run
 from ..workflow.robustness.plan import plan_attacks
-from ..workflow.submitting import test_truth, write_submission_of
-from ..workflow.training import train_run
-from .budget import MIN_SECONDS, EpochProgress
-
-if TYPE_CHECKING:
-    from . import JobContext
+from ..workflow.run_training import train_run
+from .context import JobContext
+from .schedule import MIN_SECONDS, EpochProgress
 
 
 def _train(context: JobContext, name: str, allotted: float) -> tuple[str, str]:
@@ -75,7 +63,10 @@ def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
         label = BASELINES[name][0]
         context.reporter.update(f"training the {label}")
         callbacks = [EpochBudget(seconds), EpochProgress(context.reporter, label)]
-        train_baseline(context.folder, context.info, name, callbacks)
+        if is_worker_process():
+            train_baseline(context.folder, context.info, name, callbacks)
+        else:
+            context.run.train_baseline(name, callbacks)
         notes.append(label)
     return "done", ", ".join(notes)
 
@@ -83,37 +74,32 @@ def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
 def predict(context: JobContext, allotted: float) -> tuple[str, str]:
     if context.info is None:
         return "skipped", "no model was trained"
-    folder, info = context.folder, context.info
-    models = load_models(folder, info)
-    test = read_run_split(info, "test")
+    run = context.run
+    if run.models.classifier:
+        context.reporter.update("choosing the labelling rule")
+        run.choose_labelling()
+    test = run.images("test")
     context.reporter.update(f"predicting {len(test)} test images")
-    predictions = predict_images(models, test, info)
-    predictions.split = "test"
-    folder.write_predictions(predictions, folder.predictions_path("test"))
+    predictions = run.predict(split="test")
     if not predictions.masks:
         return "done", f"{len(test)} test images; no submission without a segmenter"
-    submission = write_submission_of(predictions, folder.layout.submission)
-    truth = test_truth(info, folder.root)
-    if truth is None:
+    submission = run.submit()
+    if submission.truth is None:
         return "done", f"{len(test)} test images; submission.csv (test answers hidden)"
-    context.score = score = score_submission(submission, truth)
-    folder.write_score(score, context.seconds)
+    context.score = score = submission.score()
     return "done", f"{len(test)} test images; Kaggle mean Dice {score.overall:.4f}"
 
 
 def attack(context: JobContext, allotted: float) -> tuple[str, str]:
     if allotted < MIN_SECONDS["attack"] or context.info is None:
         return "skipped", f"{allotted:.0f} s left: too little to attack"
-    folder, info = context.folder, context.info
-    models = load_models(folder, info)
-    val, train = read_run_split(info, "val"), read_run_split(info, "train")
-    plan = plan_attacks(models, allotted, len(val), len(train))
+    run = context.run
+    val, train = run.images("val"), run.images("train")
+    plan = plan_attacks(run.models, allotted, len(val), len(train))
     if plan.settings is None:
         return "skipped", "; ".join(plan.skipped)
     context.reporter.update(f"attacking {plan.settings.max_images} validation images")
-    results = attack_run(folder, models, val, "val", plan.settings, train)
-    results.skipped = plan.skipped
-    folder.write_attacks(results)
+    results = run.attack("val", settings=plan.settings, skipped=plan.skipped)
     left_out = f"; left out: {'; '.join(plan.skipped)}" if plan.skipped else ""
     return "done", f"{len(results.rows)} attacks on {results.images} images{left_out}"
 
@@ -121,19 +107,15 @@ def attack(context: JobContext, allotted: float) -> tuple[str, str]:
 def report(context: JobContext, allotted: float) -> tuple[str, str]:
     if context.info is None:
         return "skipped", "no model was trained"
-    folder = context.folder
     context.reporter.update("evaluating and writing the report")
-    evaluate(folder, context.info, load_models(folder, context.info))
-    write_report(folder)
-    write_notebook(folder)
+    context.run.report()
     return "done", "report.html and report.ipynb"
 
 
 def refresh_report(context: JobContext) -> None:
     """Render report.html and report.ipynb again from the finished job's records."""
     if context.info is not None and context.folder.read_evaluation() is not None:
-        write_report(context.folder)
-        write_notebook(context.folder)
+        context.run.report(measure=False)
 
 
 STAGES = {

@@ -96,7 +96,8 @@ def _labelling(e: Evaluation) -> str | None:
     fused = rule.get("fusion_area_scale") is not None
     how = "fused with the segmenter's class areas" if fused else "of the classifier alone"
     return (
-        f"Labels come from the scores {how} at {cut}, chosen on the validation part; on the "
+        f"Labels come from the scores {how} at {cut}, chosen on the "
+        f"{rule.get('chosen_on') or 'validation part'}; on the "
         f"{e.split} that gives a per-image Dice of {c['summary']['dice']:.3f}, against "
         f"{c['dice_at_half']:.3f} for the classifier's probabilities at 0.5. The competition "
         "scores every image's label set with Dice, so a threshold tuned for that metric, on "
@@ -193,10 +194,20 @@ def _attacks(results: AttackResults | None) -> str | None:
 
 def _limits(e: Evaluation) -> str:
     n = e.data["val_part"]
+    rests = f"the {e.images} images of the " if e.images else "the "
+    marked = [c for c in e.comparisons.values() if c["verdict"] == "better"]
+    noise = (
+        f"Every score above rests on {rests}{e.split.split(' (')[0]} and comes with a 95 % "
+        f"bootstrap interval over those images; of the {len(e.comparisons)} comparisons "
+        f"(baselines, labelling, test-time views) {len(marked)} held up under a paired "
+        "bootstrap and are marked as improvements, the others are within noise. "
+        if e.comparisons
+        else ""
+    )
     return (
-        f"Limits: every choice (epochs, thresholds, fusion) was made on a validation part of "
-        f"{n} images, where one image moves a mean by 1/{n}; the numbers above come from one "
-        "seed and one split, so differences of a few thousandths are noise. More training "
+        f"Limits: {noise}The epochs were chosen on a validation part of {n} images, where one "
+        f"image moves a mean by 1/{n}; the numbers above come from one seed and one split, so "
+        "differences of a few thousandths are noise. More training "
         "images, more epochs and larger encoders at full resolution, which a GPU makes "
         "affordable, are what the literature expects to help most; this run does not "
         "measure them."

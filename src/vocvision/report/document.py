@@ -106,6 +106,18 @@ def key_value_table(values: dict, caption: str = "", digits: int = 4) -> Table:
     return Table(["", "value"], [[k, number(v, digits)] for k, v in values.items()], caption)
 
 
+def scores_table(values: dict, intervals: dict | None, caption: str = "", digits: int = 4) -> Table:
+    """Named scores with their 95 % bootstrap interval over images ('-' where none was
+    measured)."""
+    intervals = intervals or {}
+    rows = []
+    for name, value in values.items():
+        low_high = intervals.get(name)
+        span = "-" if not low_high else f"{number(low_high[0], 3)} to {number(low_high[1], 3)}"
+        rows.append([name, number(value, digits), span])
+    return Table(["", "value", "95 % interval"], rows, caption)
+
+
 def figure(folder: Path, captions: dict[str, str], name: str) -> FigureRef | None:
     """The figure `name` of a folder whose captions were saved with it, if it was made."""
     file_name = f"{name}.png"

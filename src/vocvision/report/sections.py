@@ -4,10 +4,11 @@ steps wrote: run.json, job.json, the evaluation, the score, the study and the at
 from __future__ import annotations
 
 from ..runfolder import Evaluation, RunFolder, RunInfo
-from .document import Bullets, Paragraph, Section, Table, figures_matching, key_value_table, number
+from .document import Bullets, Paragraph, Section, Table, figures_matching, number, scores_table
 from .findings import attack_findings, segmentation_findings, study_findings
 from .improvements import classification_improvements, segmentation_improvements
 
+INTERVALS = "intervals: 95 % percentile bootstrap over the images"
 TITLES = (
     "Overview and data",
     "Classification",
@@ -48,7 +49,9 @@ def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -
     score = folder.read_score()
     if score:
         halves = {k: score[k] for k in ("dice", "classification_dice", "segmentation_dice")}
-        section.add(key_value_table(halves, "Kaggle mean Dice of submission.csv, test split."))
+        images = f", {score['images']} images" if score.get("images") else ""
+        caption = f"Kaggle mean Dice of submission.csv, test split{images}; {INTERVALS}."
+        section.add(scores_table(halves, score.get("intervals"), caption))
     else:
         section.add(Paragraph("The test answers are hidden: submission.csv is not scored.", True))
     job = folder.read_job()
@@ -93,7 +96,8 @@ def classification_section(folder: RunFolder, evaluation: Evaluation) -> Section
         cut = "per-class thresholds" if isinstance(threshold, list) else f"threshold {threshold}"
         chosen = f", chosen on the {rule['chosen_on']}" if rule.get("chosen_on") else ""
         section.add(Paragraph(f"Labels come from {how} at {cut}{chosen}."))
-    section.add(key_value_table(c["summary"], f"Classification on the {evaluation.split}."))
+    caption = f"Classification on the {evaluation.split}; {INTERVALS}."
+    section.add(scores_table(c["summary"], c.get("intervals"), caption))
     rows = [
         [
             r["class"],
@@ -139,7 +143,8 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
     if s is not None:
         section.add(*segmentation_improvements(evaluation, training))
         section.add(Bullets(segmentation_findings(s)))
-        section.add(key_value_table(s["summary"], f"Segmentation on the {evaluation.split}."))
+        caption = f"Segmentation on the {evaluation.split}; {INTERVALS}."
+        section.add(scores_table(s["summary"], s.get("intervals"), caption))
         section.add(
             *_figures(
                 folder,

@@ -155,8 +155,11 @@ class RunFolder:
             raise RunFolderError(f"{path}: unreadable predictions ({err or 'empty'})") from None
 
     # score, attacks, study, evaluation -------------------------------------------------
-    def write_score(self, score: Score, seconds: dict[str, float]) -> None:
-        write_json(self.layout.score, {**score.as_dict(), "seconds": seconds})
+    def write_score(self, score: Score, intervals: dict | None = None) -> None:
+        """score.json: the Kaggle mean Dice and its halves, with their 95 % intervals over
+        the test images when given."""
+        extra = {"intervals": intervals, "images": len(score.per_image)} if intervals else {}
+        write_json(self.layout.score, {**score.as_dict(), **extra})
 
     def read_score(self) -> dict | None:
         path = self.layout.score

@@ -4,7 +4,10 @@ pickled model files to safetensors (read with `weights_only=True`, so nothing ru
 Schema 1 (no "schema" key): data_dir, train_split, test_split, classes, train_ids, val_ids
 and the config, in which settings added later are missing. The code of that time read them
 with defaults of its own, which differ from today's dataclass defaults where a setting's
-default changed; `LEGACY_DEFAULTS` restores what such a run did.
+default changed; each setting's declared `legacy` value (see `vocvision.settings`) restores
+what such a run did. Schema 2 moved the data's description into "data"; later schemas change
+only settings, and `SCHEMA_VERSION` moves whenever a default does (a test pins the defaults
+of each schema).
 """
 
 from __future__ import annotations
@@ -17,21 +20,11 @@ from ..config import RunConfig
 from ..errors import RunFolderError
 from ..layout import ModelLayout
 from ..models import Classifier, ProbeClassifier, Segmenter
+from ..settings import declared, legacy_value
 from ..training.checkpoints import read_checkpoint
 from .records import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
-
-# Settings a schema-1 run.json may lack, and the value the code of that time assumed.
-LEGACY_DEFAULTS = {
-    "classifier": {
-        "method": "finetune",
-        "at_least_one": False,
-        "tta_flip": False,
-        "tta_scales": [1.0],
-    },
-    "segmenter": {"tta_flip": False, "tta_scales": [1.0], "crf": False},
-}
 
 
 def migrate(raw: dict, source: Path) -> dict:
@@ -41,20 +34,51 @@ def migrate(raw: dict, source: Path) -> dict:
     schema = raw.get("schema", 1)
     if schema == SCHEMA_VERSION:
         return raw
-    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+    if not isinstance(schema, int) or not 1 <= schema <= SCHEMA_VERSION:
         raise RunFolderError(
             f"{source}: schema {schema!r} is newer than this vocvision reads ({SCHEMA_VERSION});"
             " upgrade vocvision"
         )
+    if schema == 1:
+        raw = _from_schema_1(raw, source)
+    log.info("%s: run of schema %d read in schema %d", source, schema, SCHEMA_VERSION)
+    config = raw.get("config")
+    if not isinstance(config, dict):
+        raise RunFolderError(f"{source}: the run's config is not a JSON object")
+    return {**raw, "schema": SCHEMA_VERSION, "config": legacy_config(config, schema)}
+
+
+def legacy_config(config: dict, schema: int) -> dict:
+    """A run.json config of `schema` in today's: each setting the file lacks takes the value
+    runs of that schema ran with (its declared `legacy` value), else today's default;
+    settings no longer known are dropped."""
+    result: dict = {}
+    for name, f, _ in declared(RunConfig()):
+        *sections, key = name.split(".")
+        given, target = config, result
+        for section in sections:
+            given = given.get(section, {}) if isinstance(given, dict) else {}
+            target = target.setdefault(section, {})
+        if isinstance(given, dict) and key in given:
+            target[key] = given[key]
+        else:
+            known, value = legacy_value(f, schema)
+            if known:
+                target[key] = list(value) if isinstance(value, tuple) else value
+    if schema == 1 and result.get("segmenter", {}).get("crf") is None:
+        result.setdefault("segmenter", {})["crf"] = False  # "auto" did not exist: no CRF
+    return result
+
+
+def _from_schema_1(raw: dict, source: Path) -> dict:
+    """Schema 1's flat description (data_dir, train_split, ...) in schema 2's layout."""
     required = ("data_dir", "train_split", "test_split", "classes", "config")
     missing = [k for k in required if k not in raw]
     if missing:
         raise RunFolderError(f"{source}: run description lacks {missing}")
     data_dir = Path(raw["data_dir"])
     has_background, coding = _legacy_labels(data_dir, len(raw["classes"]))
-    log.info("%s: run of schema 1 read in schema %d", source, SCHEMA_VERSION)
     return {
-        "schema": SCHEMA_VERSION,
         "data": {
             "dir": str(data_dir),
             "train_split": raw["train_split"],
@@ -65,20 +89,8 @@ def migrate(raw: dict, source: Path) -> dict:
         },
         "train_ids": raw.get("train_ids", []),
         "val_ids": raw.get("val_ids", []),
-        "config": _legacy_config(raw["config"]),
+        "config": raw["config"],
     }
-
-
-def _legacy_config(config: dict) -> dict:
-    known = RunConfig().to_dict()
-    result = {k: v for k, v in config.items() if k in known and k not in LEGACY_DEFAULTS}
-    for section, legacy in LEGACY_DEFAULTS.items():
-        given = config.get(section, {})
-        settings = {k: v for k, v in given.items() if k in known[section]}
-        result[section] = {**legacy, **settings}
-        if result[section].get("crf") is None and section == "segmenter":
-            result[section]["crf"] = False
-    return result
 
 
 def _legacy_labels(data_dir: Path, num_classes: int) -> tuple[bool, dict]:

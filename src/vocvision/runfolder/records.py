@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -12,6 +14,16 @@ from ..config import RunConfig
 from ..data.sample import MaskCoding
 
 SCHEMA_VERSION = 2
+# Each schema's default settings, as `defaults_digest` prints them. A test fails when the
+# defaults change and SCHEMA_VERSION does not move: bump it, add the new digest, and give
+# each changed or added setting `legacy={old schema: the value runs of it used}`.
+DEFAULTS_DIGESTS = {2: "c1ee343fa073b807"}
+
+
+def defaults_digest() -> str:
+    """A short hash of today's default settings (`RunConfig().to_dict()`)."""
+    text = json.dumps(RunConfig().to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -207,6 +219,10 @@ class Evaluation:
     segmentation: dict | None
     figures: dict[str, str] = field(default_factory=dict)
     baselines: dict = field(default_factory=dict)  # model -> label and summary metrics
+    # what each "Improvement" rests on: name -> new, old, difference, its 95 % paired
+    # bootstrap interval (low, high), images, verdict (see vocvision.uncertainty)
+    comparisons: dict = field(default_factory=dict)
+    images: int | None = None  # how many answered images the scores rest on
 
     @classmethod
     def from_dict(cls, data: dict) -> Evaluation:

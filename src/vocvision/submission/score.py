@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,8 @@ class Score:
     classification: float
     segmentation: float
     rows: int
+    # test id -> (its classification row's Dice, its segmentation row's Dice), for intervals
+    per_image: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -63,11 +65,16 @@ def score_submission(submission: str | Path, truth: str | Path) -> Score:
             raise ScoreError(f"{solution}: row {row_id}: {err}") from err
     cls = [v for k, v in dice.items() if k.endswith("_classification")]
     seg = [v for k, v in dice.items() if k.endswith("_segmentation")]
+    nan = float("nan")
+    per_image = {
+        i: (dice.get(f"{i}_classification", nan), dice.get(f"{i}_segmentation", nan)) for i in ids
+    }
     return Score(
         float(np.mean(list(dice.values()))),
-        float(np.mean(cls)) if cls else float("nan"),
-        float(np.mean(seg)) if seg else float("nan"),
+        float(np.mean(cls)) if cls else nan,
+        float(np.mean(seg)) if seg else nan,
         len(dice),
+        per_image,
     )
 
 

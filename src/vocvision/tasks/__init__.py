@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..config import RunConfig
 from ..inference import LabellingRule
-from .base import AttackGoal, Task
 from .classification import ClassificationTask
 from .segmentation import SegmentationTask
+from .task import AttackGoal, Task
 
 TASKS: dict[str, type[Task]] = {"classifier": ClassificationTask, "segmenter": SegmentationTask}
 

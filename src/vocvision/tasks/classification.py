@@ -14,8 +14,8 @@ from ..data.sample import ImageSet
 from ..inference import LabellingRule, predict_probabilities
 from ..metrics import LabelScores, dice_per_image
 from ..models import Classifier, ProbeClassifier
-from .base import AttackGoal, Task
 from .losses import classification_loss, positive_weights
+from .task import AttackGoal, Task
 
 
 class ClassificationTask(Task):

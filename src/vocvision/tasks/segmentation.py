@@ -12,8 +12,8 @@ from ..data.sample import IGNORE_INDEX, ImageSet, is_binary
 from ..inference import predict_masks
 from ..metrics import SegmentationScores, segmentation_metrics
 from ..models import Segmenter
-from .base import AttackGoal, Task
 from .losses import SegmentationLoss, pixel_class_weights
+from .task import AttackGoal, Task
 
 
 class SegmentationTask(Task):

@@ -1,12 +1,12 @@
 """Training: one Lightning module over the task objects, the fit loop, and the probe's
 closed-form fit."""
 
-from .budget import EpochBudget, EpochSeed
 from .checkpoints import read_checkpoint
 from .distributed import is_worker_process, main_process_decides
+from .epoch_callbacks import EpochBudget, EpochSeed
 from .fit import fit_model, save_model
 from .module import TaskModule
-from .probe import fit_probe, read_oof
+from .probe_fitting import fit_probe, read_oof
 
 __all__ = [
     "EpochBudget",

@@ -14,9 +14,9 @@ from ..config import RunConfig
 from ..data.sample import ImageSet
 from ..layout import ModelLayout
 from ..tasks import Task
-from .budget import EpochSeed
 from .checkpoints import AtomicCheckpointIO, ResumableCSVLogger, metrics_history, read_checkpoint
-from .data import ImageSetDataModule
+from .epoch_callbacks import EpochSeed
+from .loaders import ImageSetDataModule
 from .module import TaskModule
 
 log = logging.getLogger(__name__)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from pathlib import Path
 
 import lightning as L
 
 from ..config import RunConfig
 from ..runfolder import RunFolder, RunInfo
-from .training import train_run
+from .label_choice import tune_labelling
+from .run_images import read_run_split
+from .run_training import train_run
+from .trained import TrainedModels, load_models, with_rule
 
 # The classifier of the study's "scratch" variant: a VGG-style CNN at 160 px, plain BCE.
 SCRATCH_CLASSIFIER = {
@@ -49,9 +51,16 @@ def train_baseline(
     name: str,
     callbacks: Sequence[L.Callback] = (),
     progress: bool = False,
-) -> RunFolder:
-    """Train the `name` baseline on the run's data into RUN/baselines/<name>/."""
-    root = Path(folder.layout.baseline(name))
+) -> TrainedModels:
+    """Train the `name` baseline on the run's data into RUN/baselines/<name>/ (a classifier
+    gets its labelling chosen like the run's); returns it loaded."""
+    baseline = RunFolder(folder.layout.baseline(name))
     config = baseline_config(info.config, name)
-    train_run(info.data_dir, root, config, (name,), progress=progress, callbacks=callbacks)
-    return RunFolder(root)
+    trained = train_run(
+        info.data_dir, baseline.root, config, (name,), progress=progress, callbacks=callbacks
+    )
+    models = load_models(baseline, trained)
+    if models.classifier:
+        rule = tune_labelling(baseline, trained, models, read_run_split(trained, "val"))
+        models = with_rule(models, trained, rule)
+    return models

@@ -13,7 +13,7 @@ from torch import nn
 from ..fileio import atomic_path, write_json
 from ..inference.engines import OnnxModel, OrtSettings
 from ..runfolder import RunFolder, RunInfo
-from .models import TrainedModel, TrainedModels, labelling_rule, load_models, make_task
+from .trained import TrainedModel, TrainedModels, labelling_rule, load_models, make_task
 
 OPSET = 18
 CONFIG_FILE = "export.json"

@@ -33,13 +33,13 @@ from ..inference.thresholds import best_global_threshold
 from ..metrics import classification_metrics
 from ..models.probe import ProbeClassifier
 from ..runfolder import RunFolder, StudySection
-from ..training.probe import cross_validate_heads, extract_features, head_probabilities
+from ..training.probe_fitting import cross_validate_heads, extract_features, head_probabilities
 from .baselines import SCRATCH_CLASSIFIER
-from .data import default_splits, read_run_split
-from .labelling import tune_labelling
-from .models import load_models
+from .label_choice import tune_labelling
 from .predicting import predict_images
-from .training import train_run
+from .run_images import default_splits, read_run_split
+from .run_training import train_run
+from .trained import load_models, with_rule
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +132,11 @@ def holdout_study(
             data_dir, run.root, variant.config(seed), ("classifier",), progress=progress
         )
         train_s = time.perf_counter() - started
-        models = load_models(run, info)
         if variant.needs_segmenter:
             _attach_segmenter(run, RunFolder(segmenter_run))
-            models = load_models(run, info)
-            tune_labelling(run, info, models, read_run_split(info, "val"))
+        models = load_models(run, info)
+        rule = tune_labelling(run, info, models, read_run_split(info, "val"))
+        models = with_rule(models, info, rule)
         started = time.perf_counter()
         predictions = predict_images(models, test, info)
         predict_s = time.perf_counter() - started

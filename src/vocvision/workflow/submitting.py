@@ -3,13 +3,13 @@ and scored locally when the truth is known."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import read_split, write_truth
 from ..data.kaggle import is_kaggle_layout
 from ..errors import RunFolderError
-from ..inference import LabellingRule
 from ..runfolder import Predictions, RunInfo
 from ..submission import Score, check_rows, score_submission, submission_rows, write_table
 from ..submission.score import SOLUTION_FILE
@@ -21,25 +21,27 @@ class Submission:
 
     path: Path
     truth: Path | None = None
+    on_score: Callable[[Score], None] | None = None  # records the score (the run's own file)
 
     def score(self, truth: str | Path | None = None) -> Score:
         """Kaggle mean Dice over all rows, and each half (`truth`: solution.csv or a folder
         holding it; default the run's test truth)."""
+        given = truth is not None
         truth = truth or self.truth
         if truth is None:
             raise RunFolderError(f"{self.path}: no truth to score against (test answers unknown)")
-        return score_submission(self.path, truth)
+        score = score_submission(self.path, truth)
+        if self.on_score is not None and not given:
+            self.on_score(score)
+        return score
 
 
-def write_submission_of(
-    predictions: Predictions, path: str | Path, rule: LabellingRule | None = None
-) -> Path:
+def write_submission_of(predictions: Predictions, path: str | Path) -> Path:
     """Write `predictions` as submission.csv at `path`, after checking the rows in memory
-    (a failure leaves any earlier file untouched). `rule` re-labels the saved scores (e.g.
-    with another threshold); default: the predictions' own labels."""
+    (a failure leaves any earlier file untouched)."""
     if not predictions.masks:
         raise RunFolderError("a submission needs segmentation masks: train the segmenter too")
-    labels = predictions.labels if rule is None else rule.labels(predictions.scores)
+    labels = predictions.labels
     masks = predictions.label_masks()
     k = len(predictions.classes)
     table = submission_rows(predictions.ids, labels, masks, k)

@@ -9,7 +9,7 @@ import torch
 
 from ...attacks import FGSM, PGD, RandomNoise
 from ...runfolder import AttackRow
-from ..models import TrainedModel
+from ..trained import TrainedModel
 from .measuring import measure, timed
 from .outputs import AttackOutputs
 from .pictures import example_figure

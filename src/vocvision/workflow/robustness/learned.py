@@ -10,7 +10,7 @@ import torch
 from ...attacks import GeneratorAttack, UniversalPerturbation
 from ...attacks.measure import outputs
 from ...runfolder import AttackRow
-from ..models import TrainedModel
+from ..trained import TrainedModel
 from .measuring import measure, timed
 from .outputs import AttackOutputs
 from .pictures import example_figure

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from ... import figures
 from ...attacks.measure import outputs
-from ..models import TrainedModel
+from ..trained import TrainedModel
 
 
 def example_figure(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from ..models import TrainedModels
+from ..trained import TrainedModels
 from .learned import GENERATOR_SETTINGS
 from .suite import AttackSettings
 

@@ -22,8 +22,8 @@ from ...data import DataError, ImageSet
 from ...errors import RunFolderError
 from ...layout import MODEL_NAMES
 from ...runfolder import AttackResults, AttackRow, RunFolder
-from ..models import TrainedModel, TrainedModels
-from .defences import defence_rows
+from ..trained import TrainedModel, TrainedModels
+from .defended import defence_rows
 from .gradient import curve_rows, gradient_rows
 from .learned import generator_row, universal_row
 from .measuring import measure

@@ -156,6 +156,9 @@ def fit_probe(
     )
     labels = train.label_matrix()
     heads, oof, folds = cross_validate_heads(features, labels, c, seed)
+    if c.tta_flip and len(features) > 1:  # as predicted: the mean with the mirrored view
+        for head, held in zip(heads, folds, strict=True):
+            oof[held] = (oof[held] + head_probabilities(head, features[1, held])) / 2
     load_heads(model, heads)
     fold_of = np.zeros(len(labels), dtype=np.int64)
     for i, held in enumerate(folds):

@@ -12,7 +12,7 @@ import torch
 from ...attacks import PGD
 from ...defences import JPEG, GaussianBlur, adversarial_finetune, defended
 from ...runfolder import AttackRow
-from ..models import TrainedModel
+from ..trained import TrainedModel
 from .measuring import measure, timed
 
 

@@ -7,8 +7,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
+from ..data.augmentation import eval_transform, to_tensors, train_transform
 from ..data.sample import ImageSet
-from ..data.transforms import eval_transform, to_tensors, train_transform
 
 
 class ImageSetDataset(Dataset):

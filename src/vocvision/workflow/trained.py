@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 
@@ -56,9 +56,17 @@ def make_task(info: RunInfo, name: str, rule: LabellingRule | None = None) -> Ta
 
 
 def labelling_rule(folder: RunFolder, info: RunInfo) -> LabellingRule | None:
-    """The rule the run chose on its validation part, unless a configured threshold wins
-    (None: the classifier task builds its rule from the threshold)."""
-    return folder.read_labelling() if info.config.classifier.threshold is None else None
+    """The run's labelling rule: labelling.json, its one source of truth (None before one
+    was chosen: the classifier task then labels at the configured threshold, or 0.5)."""
+    return folder.read_labelling()
+
+
+def with_rule(models: TrainedModels, info: RunInfo, rule: LabellingRule) -> TrainedModels:
+    """`models` whose classifier labels by `rule` (a new task; the old one is not changed)."""
+    if models.classifier is None:
+        return models
+    task = make_task(info, "classifier", rule)
+    return replace(models, classifier=replace(models.classifier, task=task))
 
 
 def load_models(folder: RunFolder, info: RunInfo) -> TrainedModels:

@@ -1,5 +1,5 @@
-"""Training a run: check the inputs, split, settle the config, fit the models, choose the
-labelling on the validation part, describe the run in run.json."""
+"""Training a run: check the inputs, split, settle the config, fit the models, describe the
+run in run.json. (The labelling is chosen after, with every model in place: `Run`.)"""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from ..layout import MODEL_NAMES, ModelLayout
 from ..models import PretrainedWeightsError, check_weights_source
 from ..runfolder import RunFolder, RunInfo
 from ..training import fit_model, fit_probe, is_worker_process, read_checkpoint
-from .data import default_splits
-from .labelling import tune_labelling
-from .models import load_models, make_task
+from .run_images import default_splits
+from .trained import make_task
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +71,6 @@ def train_run(
         return info
     _swap_in(folder, staged)
     folder.write_info(info)
-    trained = load_models(folder, info)
-    if trained.classifier and info.config.classifier.threshold is None:
-        tune_labelling(folder, info, trained, val_set)
     return info
 
 

@@ -1,0 +1,197 @@
+"""The settings of each model of a run: `ClassifierConfig` and `SegmenterConfig`, over the
+`TaskConfig` settings they share. Each setting is declared once (`settings.setting`): its
+default, help, allowed values and legacy value; `vocvision.config.RunConfig` holds both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .settings import ConfigError, check_decoder_width, check_scales, setting
+
+CLASSIFIER_METHODS = ("probe", "finetune")
+CLASSIFICATION_LOSSES = ("bce", "weighted_bce", "asl")
+SEGMENTER_ARCHITECTURES = ("auto", "fpn", "unet", "deeplabv3plus")
+SEGMENTATION_LOSS_TERMS = ("ce", "focal", "dice")
+CLASS_WEIGHTINGS = ("none", "inverse_sqrt")
+SCHEDULERS = ("warmup_cosine", "onecycle", "sgdr", "plateau")
+AUGMENTATIONS = ("basic", "strong", "randaugment")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
+
+@dataclass
+class TaskConfig:
+    """Training settings shared by the classifier and the segmenter."""
+
+    backbone: str = setting(
+        "tf_efficientnet_lite0", "timm backbone, e.g. tf_efficientnet_lite0/1/2."
+    )
+    pretrained: str = setting("package", "package (offline wheels) | hub | none | PATH.")
+    image_size: int = setting(224, "Training input size, pixels squared.", low=32)
+    epochs: int = setting(20, "Training epochs.", low=1)
+    batch_size: int = setting(16, "Images per batch.", low=1)
+    lr: float = setting(
+        2e-3,
+        "Head/decoder learning rate (the backbone gets lr * backbone_lr_scale).",
+        low=0,
+        open_range=True,
+    )
+    backbone_lr_scale: float = setting(0.3, "Pretrained backbone's share of lr.", low=0)
+    weight_decay: float = setting(1e-4, "AdamW weight decay.", low=0)
+    patience: int = setting(10, "Early stopping, in validation epochs.", low=1)
+    min_crop_scale: float = setting(
+        0.35,
+        "Smallest random crop, as a fraction of the image area.",
+        low=0,
+        high=1,
+        open_range=True,
+    )
+    max_crop_scale: float = setting(
+        1.0,
+        "Largest random crop (below 1: train on parts, e.g. at full resolution).",
+        low=0,
+        high=1,
+    )
+    augment: str = setting(
+        "basic",
+        "basic: crop, flip, colour jitter; strong (segmenter): + rotation/shear, gamma, noise; "
+        "randaugment (classifier): + two RandAugment operations.",
+        choices=AUGMENTATIONS,
+    )
+    scheduler: str = setting(
+        "warmup_cosine",
+        "warmup_cosine (per step) | onecycle | sgdr (warm restarts every restart_epochs) | "
+        "plateau (halve the rate when the monitored metric stalls).",
+        choices=SCHEDULERS,
+    )
+    restart_epochs: int = setting(4, "sgdr: epochs between restarts.", low=1)
+    max_minutes: float | None = setting(
+        None,
+        "Stop training after this wall time (best checkpoint kept).",
+        low=0,
+        open_range=True,
+    )
+    freeze_epochs: int = setting(
+        0, "Epochs that train the head alone, the pretrained encoder frozen, first.", low=0
+    )
+
+    def check_together(self, name: str) -> None:
+        """Checks that need two settings of the section."""
+        if not self.min_crop_scale <= self.max_crop_scale:
+            raise ConfigError(
+                f"{name}: need 0 < min_crop_scale <= max_crop_scale <= 1, got "
+                f"{self.min_crop_scale} and {self.max_crop_scale}"
+            )
+
+
+@dataclass
+class ClassifierConfig(TaskConfig):
+    """The multi-label classifier's settings (`probe` or `finetune`, loss, thresholds)."""
+
+    method: str = setting(
+        "probe",
+        "probe: frozen backbone, cached features, K-fold linear heads (seconds on a CPU); "
+        "finetune: the whole network trained end to end (minutes).",
+        choices=CLASSIFIER_METHODS,
+        legacy={1: "finetune"},
+    )
+    image_size: int = setting(320, "Classifier input size, pixels squared.", low=32)
+    epochs: int = setting(15, "finetune epochs (MSRC-v2 validation mAP plateaus after ~14).", low=1)
+    loss: str = setting(
+        "weighted_bce",
+        "bce | weighted_bce | asl (MSRC-v2 5-fold probe Dice 0.878 | 0.883 | 0.770).",
+        choices=CLASSIFICATION_LOSSES,
+    )
+    folds: int = setting(5, "probe: multilabel-stratified folds, one head each.", low=2)
+    probe_views: int = setting(4, "probe: whole image, mirror, random crops per image.", low=1)
+    probe_l2: float = setting(3e-4, "probe: L2 penalty on the head weights.", low=0)
+    threshold: float | None = setting(
+        None,
+        "Label probability threshold; None: chosen after training on held-out predictions "
+        "for the best per-image Dice.",
+        low=0,
+        high=1,
+    )
+    per_class_thresholds: bool = setting(
+        False,
+        "One threshold per class (MSRC-v2 5-fold cross-fitted Dice 0.887 vs 0.895 global).",
+    )
+    at_least_one: bool = setting(
+        True, "An image with no class above threshold gets its best class.", legacy={1: False}
+    )
+    tta_flip: bool = setting(
+        True,
+        "Average with the mirrored image (MSRC-v2 probe Dice 0.895 vs 0.883).",
+        legacy={1: False},
+    )
+    tta_scales: tuple[float, ...] = setting(
+        (1.0,), "Test-time scales x image_size.", legacy={1: (1.0,)}, check=check_scales
+    )
+
+
+@dataclass
+class SegmenterConfig(TaskConfig):
+    """The segmenter's settings (decoder, loss, inference geometry, TTA, CRF)."""
+
+    arch: str = setting(
+        "auto",
+        "auto (by the labels, see config.SEGMENTER_DEFAULTS) | fpn | unet | deeplabv3plus.",
+        choices=SEGMENTER_ARCHITECTURES,
+    )
+    decoder_width: int | None = setting(
+        None,
+        "Decoder channels; None: smp's width (FPN 256, U-Net 128..16).",
+        check=check_decoder_width,
+    )
+    image_size: int = setting(256, "Segmenter training input size, pixels squared.", low=32)
+    epochs: int | None = setting(None, "Epochs; None: by the labels.", low=1)
+    loss: str = setting(
+        "ce+dice",
+        "Terms of ce, focal, dice joined by '+', weighted by loss_weights (one logit: ce is "
+        "BCE, dice the foreground's).",
+    )
+    loss_weights: tuple[float, ...] = setting((1.0, 0.5), "One weight per loss term.")
+    class_weighting: str = setting(
+        "none",
+        "Cross-entropy class weights: none | inverse_sqrt (1 / sqrt(pixel frequency)).",
+        choices=CLASS_WEIGHTINGS,
+    )
+    tta_flip: bool = setting(
+        True, "Average with the mirrored image's log-probabilities.", legacy={1: False}
+    )
+    tta_scales: tuple[float, ...] = setting(
+        (0.75, 1.0, 1.25),
+        "Test-time scales x the inference size (flip + 3 scales beat one view on 12 of 13 "
+        "dev-set models, for about 6x the inference work).",
+        legacy={1: (1.0,)},
+        check=check_scales,
+    )
+    inference_side: int | None = setting(
+        None,
+        "Shorter side at inference, aspect kept (None: image_size; tiles above tile_size).",
+        low=32,
+    )
+    inference_square: bool = setting(
+        False, "Squash to inference_side squared instead (lost on all three dev sets)."
+    )
+    crf: bool | None = setting(
+        None,
+        "Dense CRF on the probabilities; None: on for multi-class sets with a background "
+        "(MSRC-v2 Kaggle Dice 0.876 vs 0.864), off otherwise (CamVid mIoU 0.645 vs 0.671).",
+        legacy={1: False},
+    )
+    tile_size: int = setting(512, "Largest side predicted in one piece.", low=64)
+
+    def check_together(self, name: str) -> None:
+        super().check_together(name)
+        terms = self.loss.split("+") if isinstance(self.loss, str) else [self.loss]
+        if any(t not in SEGMENTATION_LOSS_TERMS for t in terms):
+            raise ConfigError(
+                f"{name}.loss must be terms of {SEGMENTATION_LOSS_TERMS} joined by '+', got "
+                f"'{self.loss}'"
+            )
+        if len(self.loss_weights) != len(terms):
+            raise ConfigError(
+                f"{name}.loss_weights needs one weight per loss term ({len(terms)}), got "
+                f"{list(self.loss_weights)}"
+            )
