@@ -111,7 +111,7 @@ class Run(RunViews):
             return None
         val = read_run_split(self.info, "val")
         rule = tune_labelling(self.folder, self.info, self.models, val)
-        self._models = {e: with_rule(m, self.info, rule) for e, m in self._models.items()}
+        self._use_rule(rule)
         self._predictions.clear()
         return rule
 
@@ -123,7 +123,7 @@ class Run(RunViews):
             raise RunFolderError(f"{self.root}: no classifier, so no threshold to set")
         rule = self.labelling.with_threshold(threshold)
         self.folder.write_labelling(rule)
-        self._models = {e: with_rule(m, self.info, rule) for e, m in self._models.items()}
+        self._use_rule(rule)
         for path in self.folder.layout.predictions_dir.glob("*.npz"):
             predictions = self._predictions.get(path)
             if predictions is None:
@@ -132,6 +132,10 @@ class Run(RunViews):
             self.folder.write_predictions(predictions, path)
             self._predictions[path] = predictions
         return rule
+
+    def _use_rule(self, rule: LabellingRule) -> None:
+        """Every loaded engine's classifier labels by `rule` from now on (new tasks)."""
+        self._models = {e: with_rule(m, self.info, rule) for e, m in self._models.items()}
 
     # predictions, submission, score ------------------------------------------------------
     def export(self, out: str | Path | None = None) -> Path:
@@ -247,11 +251,15 @@ class Run(RunViews):
             self.folder.write_attacks(results)
         return results
 
-    def train_baseline(self, name: str, callbacks: Sequence[L.Callback] = ()) -> TrainedModels:
+    def train_baseline(
+        self, name: str, callbacks: Sequence[L.Callback] = ()
+    ) -> TrainedModels | None:
         """Train the from-scratch baseline of model `name` (RUN/baselines/<name>/), kept
-        loaded for the evaluation."""
-        self._baselines[name] = train_baseline(self.folder, self.info, name, callbacks)
-        return self._baselines[name]
+        loaded for the evaluation (None in a DDP worker process, which only fits)."""
+        trained = train_baseline(self.folder, self.info, name, callbacks)
+        if trained is not None:
+            self._baselines[name] = trained
+        return trained
 
     def evaluate(self) -> Evaluation:
         """Measure what the report shows (see `vocvision.evaluation`)."""

@@ -9,6 +9,8 @@ the report and the notebook only read them.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import figures
 from ..data import ImageSet, read_answered_split, read_split
 from ..metrics import dice_per_image
@@ -20,7 +22,6 @@ from .comparisons import (
     at_half,
     baseline_scores,
     image_confusions,
-    image_dice,
     inference_views,
 )
 from .examples import varied
@@ -60,10 +61,11 @@ def evaluate(
     if predictions.masks and all(s.mask is not None for s in answers.samples):
         masks = predictions.label_masks()
         segmentation = segmentation_scores(masks, answers, where, out)
-        segmentation["views"], view_dice = inference_views(info, models, answers, masks)
+        dice = np.array(list(segmentation["image_dice"].values()))
+        segmentation["views"], view_dice = inference_views(info, models, answers, masks, dice)
         segmentation["intervals"], found_comparisons = segmentation_noise(
             image_confusions(masks, answers),
-            image_dice(masks, answers),
+            dice,
             info.has_background,
             view_dice,
             baseline.get("segmenter"),

@@ -11,13 +11,13 @@ from ..metrics import (
     classification_metrics,
     confusion_matrix,
     dice_per_image,
-    mask_dice,
     segmentation_metrics,
 )
 from ..runfolder import RunFolder, RunInfo
 from ..workflow.baselines import BASELINES
 from ..workflow.predicting import predict_images
 from ..workflow.trained import TrainedModels, load_models
+from .mask_report import image_dice
 
 
 def baseline_scores(
@@ -65,17 +65,12 @@ def image_confusions(masks: list[np.ndarray], answers: ImageSet) -> np.ndarray:
     )
 
 
-def image_dice(masks: list[np.ndarray], answers: ImageSet) -> np.ndarray:
-    """Each image's Kaggle Dice (the segmentation half's per-image score)."""
-    return np.array([mask_dice(m, s.mask) for m, s in zip(masks, answers.samples, strict=True)])
-
-
 def inference_views(
-    info: RunInfo, models: TrainedModels, answers: ImageSet, full: list
+    info: RunInfo, models: TrainedModels, answers: ImageSet, full: list, full_dice: np.ndarray
 ) -> tuple[dict, dict]:
     """The segmenter's scores on `answers` in one view without the CRF, with the config's
-    TTA without the CRF, and as predicted (`full`, vocvision's labels), where they differ;
-    and each view's per-image Kaggle Dice."""
+    TTA without the CRF, and as predicted (`full`, vocvision's labels, whose per-image Dice
+    is `full_dice`), where they differ; and each view's per-image Kaggle Dice."""
     task, model = models.segmentation, models.segmenter.model
     c = info.config.segmenter
     pixels = [s.image for s in answers.samples]
@@ -88,7 +83,8 @@ def inference_views(
         tta = "flip + scales" if c.tta_flip or len(c.tta_scales) > 1 else "one view"
         masks[tta + (" + CRF" if c.crf else "")] = full
     views = {name: _mask_summary(m, answers) for name, m in masks.items()}
-    return views, {name: image_dice(m, answers) for name, m in masks.items()}
+    dice = {name: full_dice if m is full else image_dice(m, answers) for name, m in masks.items()}
+    return views, dice
 
 
 def at_half(probabilities: np.ndarray, rule: LabellingRule) -> np.ndarray:

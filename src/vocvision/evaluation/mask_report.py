@@ -10,6 +10,11 @@ from ..metrics import mask_dice, segmentation_metrics
 from .examples import best_and_worst
 
 
+def image_dice(masks: list[np.ndarray], answers: ImageSet) -> np.ndarray:
+    """Each image's Kaggle Dice (the segmentation half's per-image score)."""
+    return np.array([mask_dice(m, s.mask) for m, s in zip(masks, answers.samples, strict=True)])
+
+
 def segmentation_scores(
     masks: list[np.ndarray], answers: ImageSet, where: str, out: figures.FigureFolder
 ) -> dict:
@@ -32,7 +37,7 @@ def segmentation_scores(
         "Where each true class's pixels went (rows sum to 1): the diagonal is per-class "
         "recall, bright cells off it are the classes the segmenter mixes up.",
     )
-    dice = [mask_dice(p, t) for p, t in zip(masks, truths, strict=True)]
+    dice = image_dice(masks, answers)
     rows = []
     for tag, i in best_and_worst(dice):
         sample, pred = answers.samples[i], masks[i]
@@ -65,5 +70,5 @@ def segmentation_scores(
         "per_class_iou": m["per_class_iou"][first:].tolist(),
         "per_class_dice": m["per_class_dice"][first:].tolist(),
         "confusion": confusion.tolist(),
-        "image_dice": dict(zip(answers.ids, dice, strict=True)),
+        "image_dice": dict(zip(answers.ids, dice.tolist(), strict=True)),
     }

@@ -123,16 +123,15 @@ def choose_labelling(
         )
     choose = per_class_thresholds if per_class else best_global_threshold
     alone = np.asarray(choose(pool_p, pool_y))
+    dice = float(dice_per_image(apply_thresholds(pool_p, alone, at_least_one), pool_y).mean())
     rule = LabellingRule(
         threshold=tuple(alone.tolist()) if per_class else float(alone),
         at_least_one=at_least_one,
         chosen_on=_where(len(pool_p), len(labels)),
         val_images=len(pool_p),
-        val_dice=float(
-            dice_per_image(apply_thresholds(pool_p, alone, at_least_one), pool_y).mean()
-        ),
+        val_dice=dice,
+        val_dice_classifier_only=dice,
     )
-    rule = replace(rule, val_dice_classifier_only=rule.val_dice)
     if areas is None or len(labels) < 2 * FUSION_FOLDS:
         return rule
     return _fusion_rule(probabilities, areas, labels, (pool_p, pool_y), choose, rule, seed)

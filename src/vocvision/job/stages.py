@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..training import EpochBudget, is_worker_process, main_process_decides
-from ..workflow.baselines import BASELINES, train_baseline
+from ..workflow.baselines import BASELINES
 from ..workflow.robustness.plan import plan_attacks
 from ..workflow.run_training import train_run
 from .context import JobContext
@@ -63,10 +63,7 @@ def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
         label = BASELINES[name][0]
         context.reporter.update(f"training the {label}")
         callbacks = [EpochBudget(seconds), EpochProgress(context.reporter, label)]
-        if is_worker_process():
-            train_baseline(context.folder, context.info, name, callbacks)
-        else:
-            context.run.train_baseline(name, callbacks)
+        context.run.train_baseline(name, callbacks)
         notes.append(label)
     return "done", ", ".join(notes)
 

@@ -101,11 +101,6 @@ def number(value, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def key_value_table(values: dict, caption: str = "", digits: int = 4) -> Table:
-    """A two-column table of named numbers."""
-    return Table(["", "value"], [[k, number(v, digits)] for k, v in values.items()], caption)
-
-
 def scores_table(values: dict, intervals: dict | None, caption: str = "", digits: int = 4) -> Table:
     """Named scores with their 95 % bootstrap interval over images ('-' where none was
     measured)."""

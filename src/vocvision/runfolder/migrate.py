@@ -34,7 +34,9 @@ def migrate(raw: dict, source: Path) -> dict:
     schema = raw.get("schema", 1)
     if schema == SCHEMA_VERSION:
         return raw
-    if not isinstance(schema, int) or not 1 <= schema <= SCHEMA_VERSION:
+    if isinstance(schema, int) and schema < 1:
+        raise RunFolderError(f"{source}: schema {schema} is no vocvision run description")
+    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
         raise RunFolderError(
             f"{source}: schema {schema!r} is newer than this vocvision reads ({SCHEMA_VERSION});"
             " upgrade vocvision"

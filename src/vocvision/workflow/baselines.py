@@ -11,6 +11,7 @@ import lightning as L
 
 from ..config import RunConfig
 from ..runfolder import RunFolder, RunInfo
+from ..training import is_worker_process
 from .label_choice import tune_labelling
 from .run_images import read_run_split
 from .run_training import train_run
@@ -51,14 +52,17 @@ def train_baseline(
     name: str,
     callbacks: Sequence[L.Callback] = (),
     progress: bool = False,
-) -> TrainedModels:
+) -> TrainedModels | None:
     """Train the `name` baseline on the run's data into RUN/baselines/<name>/ (a classifier
-    gets its labelling chosen like the run's); returns it loaded."""
+    gets its labelling chosen like the run's); returns it loaded (None in the other
+    processes of a DDP training, which only fit: the main process writes and loads)."""
     baseline = RunFolder(folder.layout.baseline(name))
     config = baseline_config(info.config, name)
     trained = train_run(
         info.data_dir, baseline.root, config, (name,), progress=progress, callbacks=callbacks
     )
+    if is_worker_process():
+        return None
     models = load_models(baseline, trained)
     if models.classifier:
         rule = tune_labelling(baseline, trained, models, read_run_split(trained, "val"))
