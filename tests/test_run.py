@@ -16,6 +16,7 @@ from vocvision.data import read_split
 from vocvision.inference import predict_masks
 from vocvision.models import Classifier, ProbeClassifier
 from vocvision.runfolder import RunFolder
+from vocvision.runfolder.records import SCHEMA_VERSION
 from vocvision.submission import validate_submission
 
 
@@ -77,7 +78,7 @@ def test_run_folder_holds_plain_model_files_checkpoints_and_logs(finished):
     assert segmenter.metrics_csv.is_file() and list(segmenter.tensorboard.glob("events.*"))
     assert classifier.oof.is_file() and not classifier.checkpoints.exists()  # a probe
     info = json.loads(run.folder.layout.info.read_text())
-    assert info["schema"] == 2 and info["config"]["segmenter"]["arch"] == "fpn"  # settled
+    assert info["schema"] == SCHEMA_VERSION and info["config"]["segmenter"]["arch"] == "fpn"
 
 
 def test_predictions_match_the_original_resolution(finished, kaggle_dir):

@@ -253,11 +253,11 @@ def test_large_image_is_predicted_in_bounded_tiles():
 
 
 def test_one_pass_and_banded_resampling_give_the_same_mask(rng):
-    from vocvision.inference.predict import _argmax_at
+    from vocvision.inference.resampling import argmax_at
 
     scores = F.avg_pool2d(torch.from_numpy(rng.normal(size=(1, 5, 40, 60))).float(), 5, 1, 2)
-    one_pass = _argmax_at(scores[0], (90, 130))
-    banded = _argmax_at(scores[0], (90, 130), band_pixels=5 * 130 * 7)  # bands of 7 rows
+    one_pass = argmax_at(scores[0], (90, 130))
+    banded = argmax_at(scores[0], (90, 130), band_pixels=5 * 130 * 7)  # bands of 7 rows
     assert one_pass.shape == (90, 130) and len(np.unique(one_pass)) > 1
     assert (one_pass == banded).mean() > 0.999  # the two resamplers round differently
 

@@ -168,6 +168,11 @@ class RunConfig:
         check(self)
         for name in TASK_SECTIONS:
             self.task(name).check_together(name)
+        several = self.num_nodes > 1 or self.devices not in ("auto", "1")
+        if self.segmenter.self_train and several:
+            raise ConfigError(
+                "segmenter.self_train fine-tunes on one device: drop --devices and --num-nodes"
+            )
         return self
 
     @classmethod

@@ -12,7 +12,7 @@ from .settings import ConfigError, check_decoder_width, check_scales, setting
 CLASSIFIER_METHODS = ("probe", "finetune")
 CLASSIFICATION_LOSSES = ("bce", "weighted_bce", "asl")
 SEGMENTER_ARCHITECTURES = ("auto", "fpn", "unet", "deeplabv3plus")
-SEGMENTATION_LOSS_TERMS = ("ce", "focal", "dice")
+SEGMENTATION_LOSS_TERMS = ("ce", "ohem", "focal", "dice")
 CLASS_WEIGHTINGS = ("none", "inverse_sqrt")
 SCHEDULERS = ("warmup_cosine", "onecycle", "sgdr", "plateau")
 AUGMENTATIONS = ("basic", "strong", "randaugment")
@@ -73,6 +73,14 @@ class TaskConfig:
     )
     freeze_epochs: int = setting(
         0, "Epochs that train the head alone, the pretrained encoder frozen, first.", low=0
+    )
+    ema_decay: float = setting(
+        0.0,
+        "Exponential moving average of the weights, updated every step with this decay, "
+        "validated and saved instead of the raw weights (0: off; e.g. 0.98).",
+        low=0,
+        high=0.9999,
+        legacy={2: 0.0},
     )
 
     def check_together(self, name: str) -> None:
@@ -147,8 +155,8 @@ class SegmenterConfig(TaskConfig):
     epochs: int | None = setting(None, "Epochs; None: by the labels.", low=1)
     loss: str = setting(
         "ce+dice",
-        "Terms of ce, focal, dice joined by '+', weighted by loss_weights (one logit: ce is "
-        "BCE, dice the foreground's).",
+        "Terms of ce, ohem (cross-entropy of the hardest pixels), focal, dice joined by '+', "
+        "weighted by loss_weights (one logit: ce is BCE, dice the foreground's).",
     )
     loss_weights: tuple[float, ...] = setting((1.0, 0.5), "One weight per loss term.")
     class_weighting: str = setting(
@@ -181,6 +189,20 @@ class SegmenterConfig(TaskConfig):
         legacy={1: False},
     )
     tile_size: int = setting(512, "Largest side predicted in one piece.", low=64)
+    self_train: bool = setting(
+        False,
+        "After training, label the test images with the segmenter's confident pixels and "
+        "fine-tune once on training + those images (transductive; see docs/segmentation.md).",
+        legacy={2: False},
+    )
+    pseudo_confidence: float = setting(
+        0.9,
+        "self_train: a test pixel is a pseudo-label when its predicted class has at least "
+        "this probability (others are ignored).",
+        low=0,
+        high=1,
+        open_range=True,
+    )
 
     def check_together(self, name: str) -> None:
         super().check_together(name)

@@ -30,6 +30,7 @@ TRAINING_OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "num_nodes": (("num_nodes",), int),
     "precision": (("precision",), str),
     "max_train_images": (("max_train_images",), int),
+    "self_train": (("segmenter.self_train",), bool),
 }
 
 

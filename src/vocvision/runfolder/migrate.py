@@ -5,9 +5,10 @@ Schema 1 (no "schema" key): data_dir, train_split, test_split, classes, train_id
 and the config, in which settings added later are missing. The code of that time read them
 with defaults of its own, which differ from today's dataclass defaults where a setting's
 default changed; each setting's declared `legacy` value (see `vocvision.settings`) restores
-what such a run did. Schema 2 moved the data's description into "data"; later schemas change
-only settings, and `SCHEMA_VERSION` moves whenever a default does (a test pins the defaults
-of each schema).
+what such a run did. Schema 2 moved the data's description into "data"; schema 3 added
+settings that are off by default (segmenter.self_train, ema_decay), so a schema-2 run reads
+as it ran. Later schemas change only settings, and `SCHEMA_VERSION` moves whenever a default
+does (a test pins the defaults of each schema).
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ import pandas as pd
 from ..config import RunConfig
 from ..data.sample import MaskCoding
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Each schema's default settings, as `defaults_digest` prints them. A test fails when the
 # defaults change and SCHEMA_VERSION does not move: bump it, add the new digest, and give
 # each changed or added setting `legacy={old schema: the value runs of it used}`.
-DEFAULTS_DIGESTS = {2: "c1ee343fa073b807"}
+DEFAULTS_DIGESTS = {2: "c1ee343fa073b807", 3: "4fcfdb4af52635c8"}
 
 
 def defaults_digest() -> str:

@@ -1,5 +1,5 @@
 """The tasks' training losses: multi-label (BCE, weighted BCE, ASL) and segmentation (CE,
-focal and Dice terms, class weights)."""
+OHEM, focal and Dice terms, class weights)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ class SegmentationLoss(nn.Module):
     """Weighted sum of per-pixel loss terms over K + 1 channel logits (see `Segmenter`),
     IGNORE_INDEX pixels skipped by every term.
 
-    Terms: 'ce' (cross-entropy, optionally class-weighted), 'focal' (down-weights easy
-    pixels) and 'dice' (soft Dice; cross-entropy alone lets the large background class
+    Terms: 'ce' (cross-entropy, optionally class-weighted), 'ohem' (the same on the hardest
+    pixels only, see `ohem_cross_entropy`), 'focal' (down-weights easy pixels) and 'dice'
+    (soft Dice; cross-entropy alone lets the large background class
     dominate small objects, Dice weighs every class present equally, as the Kaggle Dice
     does). With `binary`, Dice is taken on the foreground channel alone, as binary Dice.
     """
@@ -57,10 +58,37 @@ class SegmentationLoss(nn.Module):
                 term = F.cross_entropy(
                     logits, masks, weight=self.class_weights, ignore_index=IGNORE_INDEX
                 )
+            elif name == "ohem":
+                term = ohem_cross_entropy(logits, masks, self.class_weights)
             else:
                 term = self.terms[name](logits, masks)
             total = total + weight * term
         return total
+
+
+def ohem_cross_entropy(
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    threshold: float = 0.7,
+    min_fraction: float = 1 / 16,
+) -> torch.Tensor:
+    """Online hard example mining (Shrivastava et al. 2016; as in PSPNet and mmseg): the
+    cross-entropy averaged over the pixels whose true class has probability below
+    `threshold`, and at least the `min_fraction` hardest of the batch's labelled pixels, so
+    the many easy road or sky pixels stop drowning thin poles and signs. N x C x H x W logits,
+    N x H x W targets (IGNORE_INDEX skipped)."""
+    losses = F.cross_entropy(
+        logits, masks, weight=weight, ignore_index=IGNORE_INDEX, reduction="none"
+    ).flatten()
+    losses = losses[masks.flatten() != IGNORE_INDEX]
+    if losses.numel() == 0:
+        return logits.sum() * 0.0
+    hard = losses[losses > -np.log(threshold)]
+    at_least = max(1, int(min_fraction * losses.numel()))
+    if hard.numel() < at_least:
+        hard = losses.topk(at_least).values
+    return hard.mean()
 
 
 def pixel_class_weights(masks: list[np.ndarray], num_labels: int) -> torch.Tensor:

@@ -7,8 +7,14 @@ import logging
 from collections.abc import Sequence
 
 import lightning as L
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    EMAWeightAveraging,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
 from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
 
 from ..config import RunConfig
 from ..data.sample import ImageSet
@@ -31,12 +37,14 @@ def fit_model(
     resume: bool = False,
     progress: bool = True,
     callbacks: Sequence[L.Callback] = (),
+    start_from: nn.Module | None = None,
 ) -> bool:
     """Train `task`'s model on `train` (the best epoch by `task.monitor` on `val`) into
     `layout`: Lightning checkpoints (`last.ckpt` after every epoch, for `resume`), logs, and
     the best weights as `model.safetensors` + `config.json`. With `resume`, training goes on
     from `last.ckpt` and the log keeps the epochs already done. Returns whether this is the
-    main process (under DDP only rank 0 goes on to write the run's files)."""
+    main process (under DDP only rank 0 goes on to write the run's files). `start_from` is a
+    trained model to go on from (fine-tuning) instead of a new one."""
     L.seed_everything(config.seed, workers=True, verbose=False)
     c = task.config
     resume_from = layout.last_checkpoint if resume and layout.last_checkpoint.is_file() else None
@@ -44,7 +52,8 @@ def fit_model(
         log.warning("%s: no checkpoint to resume from; training from the start", layout.root)
     # last.ckpt is written at the end of an epoch: that epoch is done, its log rows stay.
     done_epochs = read_checkpoint(resume_from)["epoch"] + 1 if resume_from else 0
-    module = TaskModule(task, task.build_model(), task.training_loss(train))
+    model = task.build_model() if start_from is None else start_from
+    module = TaskModule(task, model, task.training_loss(train))
     trainer = _trainer(task, config, layout, done_epochs, progress, callbacks)
     datamodule = ImageSetDataModule(
         train,
@@ -96,6 +105,9 @@ def _trainer(
         enable_version_counter=False,
     )
     history = metrics_history(layout.metrics_csv, done_epochs)
+    # The average replaces the weights in validation and in the checkpoints' state_dict, so
+    # the best epoch is chosen, and saved, by the averaged weights.
+    averaging = [EMAWeightAveraging(decay=c.ema_decay)] if c.ema_decay > 0 else []
     return L.Trainer(
         default_root_dir=layout.root,
         max_epochs=c.epochs,
@@ -111,6 +123,7 @@ def _trainer(
             LearningRateMonitor(),
             EarlyStopping(task.monitor, mode="max", patience=c.patience),
             EpochSeed(config.seed),
+            *averaging,
             *callbacks,
         ],
         logger=[

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
+import pandas as pd
 
 from ..config import RunConfig
 from ..data import DataError, ImageSet, read_split, stratified_split
@@ -19,6 +20,7 @@ from ..layout import MODEL_NAMES, ModelLayout
 from ..models import PretrainedWeightsError, check_weights_source
 from ..runfolder import RunFolder, RunInfo
 from ..training import fit_model, fit_probe, is_worker_process, read_checkpoint
+from ..training.self_training import self_train
 from .run_images import default_splits
 from .trained import make_task
 
@@ -51,6 +53,7 @@ def train_run(
     if Path(root).resolve() == Path(data_dir).resolve():
         raise DataError(f"{root}: the run folder would be the data folder; give --out another")
     info, train_set, val_set = _describe(data_dir, folder, config, models)
+    unlabelled = _self_training_images(data_dir, info, models)
     worker = is_worker_process()
     if worker:  # the main process prepared the staging folders before its first fit
         staged = {name: _staging_layout(folder, name) for name in models}
@@ -64,6 +67,10 @@ def train_run(
             fit_model(
                 task, train_set, val_set, info.config, staged[name], resume, progress, callbacks
             )
+            if unlabelled is not None and name == "segmenter" and not worker:
+                epochs = int(pd.read_csv(staged[name].metrics_csv)["epoch"].max()) + 1
+                self_train(task, train_set, val_set, unlabelled, info.config, staged[name],
+                           epochs, progress, callbacks)  # fmt: skip
         elif not worker:
             fit_probe(task, train_set, staged[name], info.config.seed)
         log.info("%s trained in %.0f s", name, time.perf_counter() - started)
@@ -103,6 +110,23 @@ def _describe(
         _with_kept_sections(config, folder, models, train_set.ids),
     )
     return info, train_set, val_set
+
+
+def _self_training_images(
+    data_dir: str | Path, info: RunInfo, models: tuple[str, ...]
+) -> ImageSet | None:
+    """The test images a self-trained segmenter pseudo-labels (None without self_train),
+    read before any training so that a missing split is named first."""
+    if "segmenter" not in models or not info.config.segmenter.self_train:
+        return None
+    try:
+        images = read_split(data_dir, info.test_split)
+    except DataError as err:
+        raise DataError(f"segmenter.self_train needs the test images: {err}") from None
+    if not len(images):
+        raise DataError(f"{data_dir}: segmenter.self_train needs test images; split "
+                        f"'{info.test_split}' has none")  # fmt: skip
+    return images
 
 
 def _staging_layout(folder: RunFolder, name: str) -> ModelLayout:

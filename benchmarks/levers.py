@@ -1,0 +1,212 @@
+"""Segmentation levers for thin and small classes, measured by cross-validation.
+
+The dev set's train and val images are pooled and split into `--folds` folds
+(multilabel-stratified by the classes present). For each lever and fold the segmenter trains
+on the other folds (with its own 15 % validation part) for `--minutes` of wall time (the
+epochs that fit, the schedule shortened to match), then predicts the held-out fold with one
+view and no CRF, so the score is the lever's own. Every image is held out once: each lever
+is scored on all of them, and compared with `default` by a paired bootstrap over images.
+
+    export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736
+    OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python benchmarks/levers.py \\
+      --data ../shared/data/camvid --out /tmp/vocvision-bench/levers-camvid --minutes 5
+    .venv/bin/python benchmarks/levers.py --data ../shared/data/camvid \\
+      --out /tmp/vocvision-bench/levers-camvid --table
+
+Each (lever, fold) is saved as OUT/<lever>/fold<k>.npz once done; a rerun skips those, so
+the work can be split between processes pinned to a core each (`--levers`, `--only-folds`).
+`self_train` fine-tunes on the held-out fold's images (never their masks) after training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from common import SHARED_DATA, has_voc_data
+from rich.console import Console
+from rich.table import Table
+
+from vocvision.config import RunConfig
+from vocvision.data import read_split
+from vocvision.data.splits import stratified_folds
+from vocvision.launcher import configure_threads
+from vocvision.layout import ModelLayout
+from vocvision.metrics import confusion_matrix, mask_dice, scores_from_confusion
+from vocvision.uncertainty import compare, mean_of, miou_of
+
+
+def levers(images) -> dict[str, dict]:
+    """SegmenterConfig overrides per lever. `full_resolution` trains on crops that keep the
+    data's own pixel scale at 256 px (half to 1.5 times that area) and predicts at the
+    images' own shorter side."""
+    height, width = np.median([s.image.shape[:2] for s in images.samples], 0)
+    native = min(1.0, 256**2 / (height * width))
+    return {
+        "default": {},
+        "class_balanced": {"class_weighting": "inverse_sqrt"},
+        "ohem": {"loss": "ohem+dice"},
+        "ema": {"ema_decay": 0.98},
+        "multi_scale": {"min_crop_scale": 0.1},
+        "full_resolution": {
+            "min_crop_scale": round(native / 2, 3),
+            "max_crop_scale": round(min(1.0, native * 1.5), 3),
+            "inference_side": int(min(height, width)),
+        },
+        "lite2": {"backbone": "tf_efficientnet_lite2"},
+        "self_train": {"self_train": True},
+    }
+
+
+def fold_folders(data: Path, out: Path, folds: int) -> list[Path]:
+    """One VOC-layout folder per fold (links to the images and masks): `train` = the other
+    folds, `val` = the held-out fold."""
+    images = read_split(data, "train")
+    images.samples += read_split(data, "val").samples
+    by_id = {s.id: s for s in images.samples}
+    pooled = sorted(by_id)
+    labels = np.stack([by_id[i].labels for i in pooled])
+    held_out = stratified_folds(labels, folds, seed=0)
+    made = []
+    for k, held in enumerate(held_out):
+        root = out / "folds" / f"fold{k}"
+        sets = root / "ImageSets" / "Segmentation"
+        sets.mkdir(parents=True, exist_ok=True)
+        for name in ("JPEGImages", "SegmentationClass", "labelmap.json"):
+            if not (root / name).exists():
+                (root / name).symlink_to((data / name).resolve())
+        held_ids = [pooled[i] for i in held]
+        train_ids = [i for i in pooled if i not in set(held_ids)]
+        (sets / "train.txt").write_text("\n".join(train_ids) + "\n")
+        (sets / "val.txt").write_text("\n".join(held_ids) + "\n")
+        made.append(root)
+    return made
+
+
+def run_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path) -> None:
+    """Train `lever` on `fold`'s train split, score it on the held-out one, save the
+    per-image confusions and Dice."""
+    from vocvision.api import Run
+    from vocvision.training import EpochBudget
+    from vocvision.workflow.run_training import train_run
+
+    config = RunConfig()
+    for key, value in overrides.items():
+        config.set(f"segmenter.{key}={json.dumps(value)}")
+    run_dir = out / lever / f"{fold.name}-run"
+    started = time.perf_counter()
+    info = train_run(fold, run_dir, config, ("segmenter",), progress=False,
+                     callbacks=[EpochBudget(minutes * 60)])  # fmt: skip
+    seconds = time.perf_counter() - started
+    held = read_split(fold, "val")
+    segmenter = Run.load(run_dir).models.segmenter
+    masks = segmenter.task.predict(segmenter.model, [s.image for s in held.samples], tta=False,
+                                   crf=False)  # fmt: skip
+    labels = held.num_classes + 1
+    pairs = list(zip(masks, held.samples, strict=True))
+    confusions = [confusion_matrix(m, s.mask, labels) for m, s in pairs]
+    dice = [mask_dice(m, s.mask) for m, s in pairs]
+    log = pd.read_csv(ModelLayout(run_dir / "segmenter").metrics_csv)
+    epochs = int(log["epoch"].max()) + 1
+    np.savez(out / lever / f"{fold.name}.npz", ids=held.ids, confusions=np.stack(confusions),
+             dice=np.array(dice), seconds=seconds, background=info.has_background,
+             classes=np.array(held.classes), epochs=epochs)  # fmt: skip
+
+
+def table(out: Path, names: list[str], console: Console) -> None:
+    """The levers' cross-validated scores, and each one's paired difference with default."""
+    results = {}
+    for name in names:
+        parts = sorted((out / name).glob("fold*.npz"))
+        if not parts:
+            continue
+        loaded = [np.load(p) for p in parts]
+        order = np.argsort(np.concatenate([x["ids"] for x in loaded]))
+        results[name] = {
+            "folds": len(loaded),
+            "confusions": np.concatenate([x["confusions"] for x in loaded])[order],
+            "dice": np.concatenate([x["dice"] for x in loaded])[order],
+            "seconds": float(np.mean([x["seconds"] for x in loaded])),
+            "epochs": float(np.mean([x["epochs"] for x in loaded])),
+            "background": bool(loaded[0]["background"]),
+            "classes": list(loaded[0]["classes"]),
+        }
+    base = results.get("default")
+    rows = Table(title=f"{out.name}: segmentation levers, cross-validated (one view, no CRF)")
+    thin = _thinnest(base) if base else []
+    columns = ["lever", "folds", "mIoU", "vs default (95 %)", "Kaggle Dice", "vs default (95 %)"]
+    columns += [f"IoU {c}" for c in thin] + ["train s / fold", "epochs"]
+    for column in columns:
+        rows.add_column(column, justify="right")
+    for name, r in results.items():
+        n = len(r["dice"])
+        miou = miou_of(r["confusions"], r["background"])
+        cells = [name, str(r["folds"]), f"{miou(np.ones(n)):.4f}", ""]
+        cells += [f"{r['dice'].mean():.4f}", ""]
+        if base is not None and name != "default" and len(base["dice"]) == n:
+            for column, new, old in (
+                (3, miou, miou_of(base["confusions"], base["background"])),
+                (5, mean_of(r["dice"]), mean_of(base["dice"])),
+            ):
+                c = compare(new, old, n)
+                cells[column] = f"{c.difference:+.4f} ({c.low:+.3f}..{c.high:+.3f}) {c.verdict}"
+        per_class = _class_iou(r)
+        cells += [f"{per_class[c]:.3f}" for c in thin]
+        cells += [f"{r['seconds']:.0f}", f"{r['epochs']:.1f}"]
+        rows.add_row(*cells)
+    console.print(rows)
+
+
+def _class_iou(result: dict) -> dict[str, float]:
+    scores = scores_from_confusion(result["confusions"].sum(0), result["background"])
+    return dict(zip(["background", *result["classes"]], scores["per_class_iou"], strict=True))
+
+
+def _thinnest(result: dict, count: int = 4) -> list[str]:
+    """The classes with the fewest labelled pixels (the thin and small ones)."""
+    pixels = result["confusions"].sum((0, 2))[1:]
+    present = [i for i in np.argsort(pixels, kind="stable") if pixels[i] > 0]
+    return [str(result["classes"][i]) for i in present[:count]]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "camvid")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/vocvision-bench/levers"))
+    parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--only-folds", type=int, nargs="*", help="these folds alone")
+    parser.add_argument("--minutes", type=float, default=5, help="training wall time per fold")
+    parser.add_argument("--levers", nargs="+", help="default: all")
+    parser.add_argument("--table", action="store_true", help="print the table of what is done")
+    args = parser.parse_args()
+    console = Console(width=max(180, Console().width))
+    if not has_voc_data(args.data, console):
+        return 2
+    configure_threads()
+    folds = fold_folders(args.data, args.out, args.folds)
+    options = levers(read_split(folds[0], "train"))
+    names = args.levers or list(options)
+    if args.table:
+        table(args.out, names, console)
+        return 0
+    for name in names:
+        for k, fold in enumerate(folds):
+            done = args.out / name / f"{fold.name}.npz"
+            if done.is_file() or (args.only_folds is not None and k not in args.only_folds):
+                continue
+            started = time.perf_counter()
+            run_fold(fold, name, options[name], args.minutes, args.out)
+            console.print(f"{name} {fold.name}: {time.perf_counter() - started:.0f} s")
+    table(args.out, names, console)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

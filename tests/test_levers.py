@@ -1,0 +1,82 @@
+"""The segmentation levers for thin and small classes: OHEM, EMA of the weights, and
+self-training on confident pseudo-labels of the test images."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from test_run import tiny_config
+
+from vocvision.config import ConfigError
+from vocvision.data import DataError
+from vocvision.data.sample import IGNORE_INDEX
+from vocvision.inference.resampling import argmax_at
+from vocvision.layout import ModelLayout
+from vocvision.tasks.losses import SegmentationLoss, ohem_cross_entropy
+from vocvision.training import read_checkpoint
+from vocvision.workflow.run_training import train_run
+
+
+def test_ohem_averages_the_hard_pixels_only():
+    # 2 classes, 1 x 1 x 4 pixels: three easy (p(true) ~ 0.99) and one hard (p(true) ~ 0.12)
+    logits = torch.tensor([[[[5.0, 5.0, 5.0, -2.0]], [[0.0, 0.0, 0.0, 0.0]]]])
+    masks = torch.tensor([[[0, 0, 0, 0]]])
+    hard = torch.nn.functional.cross_entropy(logits[..., 3:], masks[..., 3:])
+    assert torch.isclose(ohem_cross_entropy(logits, masks), hard)
+    plain = torch.nn.functional.cross_entropy(logits, masks)
+    assert ohem_cross_entropy(logits, masks) > 3 * plain
+    # ignored pixels count nowhere; with no hard pixel, the hardest share is kept
+    masks[..., 3] = IGNORE_INDEX
+    easy = torch.nn.functional.cross_entropy(logits[..., :1], masks[..., :1])
+    assert torch.isclose(ohem_cross_entropy(logits, masks, min_fraction=0.3), easy)
+    assert SegmentationLoss("ohem+dice", (1.0, 0.5))(logits, masks) > 0
+
+
+def test_unsure_pixels_become_ignored_pseudo_labels():
+    sure = torch.tensor([math.log(0.95), math.log(0.05)])
+    unsure = torch.tensor([math.log(0.6), math.log(0.4)])
+    scores = torch.stack([sure] * 4 + [unsure] * 4, 1).reshape(2, 2, 4)  # top row sure
+    mask = argmax_at(scores, (2, 4), min_confidence=0.9)
+    assert (mask[0] == 0).all() and (mask[1] == IGNORE_INDEX).all()
+    assert (argmax_at(scores, (2, 4)) == 0).all()  # without a floor, every pixel is labelled
+
+
+@pytest.fixture(scope="module")
+def self_trained(kaggle_dir, tmp_path_factory):
+    config = tiny_config()
+    config.segmenter.self_train, config.segmenter.pseudo_confidence = True, 0.3
+    config.segmenter.ema_decay = 0.5
+    root = tmp_path_factory.mktemp("selftrain")
+    train_run(kaggle_dir, root, config, ("segmenter",), progress=False)
+    return ModelLayout(root / "segmenter")
+
+
+def test_ema_saves_the_averaged_weights(self_trained):
+    checkpoint = read_checkpoint(self_trained.last_checkpoint)
+    averaged, current = checkpoint["state_dict"], checkpoint["current_model_state"]
+    name = next(k for k in averaged if k.endswith("weight") and averaged[k].is_floating_point())
+    assert not torch.equal(averaged[name], current[name])  # the checkpoint holds the average
+
+
+def test_self_training_fine_tunes_on_the_test_images(self_trained):
+    # the first training's log and checkpoints stay; the fine-tune's log sits beside them
+    assert self_trained.metrics_csv.is_file() and self_trained.last_checkpoint.is_file()
+    tuned = ModelLayout(self_trained.root / "self_training")
+    assert tuned.metrics_csv.is_file() and not tuned.checkpoints.exists()
+    assert self_trained.weights.is_file() and not tuned.weights.exists()
+
+
+def test_self_training_needs_test_images_and_one_device(kaggle_dir, tmp_path):
+    config = tiny_config()
+    config.segmenter.self_train = True
+    with pytest.raises(ConfigError, match="self_train fine-tunes on one device"):
+        config.set('devices="2"').validate()
+    config.devices = "1"
+    data = tmp_path / "no-test"
+    data.mkdir()
+    (data / "train").symlink_to(kaggle_dir / "train")
+    with pytest.raises(DataError, match="self_train needs the test images"):
+        train_run(data, tmp_path / "run", config, ("segmenter",), progress=False)
+    assert not (tmp_path / "run").exists()  # named before any work
