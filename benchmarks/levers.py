@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from common import SHARED_DATA, has_voc_data
 from rich.console import Console
 from rich.table import Table
@@ -35,9 +34,12 @@ from rich.table import Table
 from vocvision.config import RunConfig
 from vocvision.data import read_split
 from vocvision.data.splits import stratified_folds
+from vocvision.evaluation.comparisons import image_confusions
+from vocvision.evaluation.mask_report import image_dice
 from vocvision.launcher import configure_threads
 from vocvision.layout import ModelLayout
-from vocvision.metrics import confusion_matrix, mask_dice, scores_from_confusion
+from vocvision.metrics import scores_from_confusion
+from vocvision.training import trained_epochs
 from vocvision.uncertainty import compare, mean_of, miou_of
 
 
@@ -81,7 +83,7 @@ def fold_folders(data: Path, out: Path, folds: int) -> list[Path]:
             if not (root / name).exists():
                 (root / name).symlink_to((data / name).resolve())
         held_ids = [pooled[i] for i in held]
-        train_ids = [i for i in pooled if i not in set(held_ids)]
+        train_ids = [pooled[i] for i in sorted(set(range(len(pooled))) - set(held))]
         (sets / "train.txt").write_text("\n".join(train_ids) + "\n")
         (sets / "val.txt").write_text("\n".join(held_ids) + "\n")
         made.append(root)
@@ -107,14 +109,10 @@ def run_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path)
     segmenter = Run.load(run_dir).models.segmenter
     masks = segmenter.task.predict(segmenter.model, [s.image for s in held.samples], tta=False,
                                    crf=False)  # fmt: skip
-    labels = held.num_classes + 1
-    pairs = list(zip(masks, held.samples, strict=True))
-    confusions = [confusion_matrix(m, s.mask, labels) for m, s in pairs]
-    dice = [mask_dice(m, s.mask) for m, s in pairs]
-    log = pd.read_csv(ModelLayout(run_dir / "segmenter").metrics_csv)
-    epochs = int(log["epoch"].max()) + 1
-    np.savez(out / lever / f"{fold.name}.npz", ids=held.ids, confusions=np.stack(confusions),
-             dice=np.array(dice), seconds=seconds, background=info.has_background,
+    epochs = trained_epochs(ModelLayout(run_dir / "segmenter").metrics_csv)
+    np.savez(out / lever / f"{fold.name}.npz", ids=held.ids,
+             confusions=image_confusions(masks, held), dice=image_dice(masks, held),
+             seconds=seconds, background=info.has_background,
              classes=np.array(held.classes), epochs=epochs)  # fmt: skip
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from ..training import EpochBudget, is_worker_process, main_process_decides
+from ..training import EpochBudget, is_worker_process, main_process_decides, trained_epochs
 from ..workflow.baselines import BASELINES
 from ..workflow.robustness.plan import plan_attacks
 from ..workflow.run_training import train_run
@@ -30,10 +28,9 @@ def _train(context: JobContext, name: str, allotted: float) -> tuple[str, str]:
 def _epochs(context: JobContext, name: str) -> int | None:
     """The epochs a model trained (None for the probe), from its log."""
     task_config = context.info.config.task(name)
-    csv = context.folder.model(name).metrics_csv
-    if getattr(task_config, "method", "finetune") == "probe" or not csv.is_file():
+    if getattr(task_config, "method", "finetune") == "probe":
         return None
-    return int(pd.read_csv(csv)["epoch"].max()) + 1
+    return trained_epochs(context.folder.model(name).metrics_csv)
 
 
 def classify(context: JobContext, allotted: float) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Training: one Lightning module over the task objects, the fit loop, and the probe's
 closed-form fit."""
 
-from .checkpoints import read_checkpoint
+from .checkpoints import read_checkpoint, trained_epochs
 from .distributed import is_worker_process, main_process_decides
 from .epoch_callbacks import EpochBudget, EpochSeed
 from .fit import fit_model, save_model
@@ -19,4 +19,5 @@ __all__ = [
     "read_checkpoint",
     "read_oof",
     "save_model",
+    "trained_epochs",
 ]

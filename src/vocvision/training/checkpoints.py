@@ -59,6 +59,12 @@ def metrics_history(metrics_csv: Path, before_epoch: int) -> list[dict[str, floa
     return rows
 
 
+def trained_epochs(metrics_csv: Path) -> int | None:
+    """How many epochs a model's CSV log records (None without a log)."""
+    epochs = [row["epoch"] for row in metrics_history(metrics_csv, 2**31) if "epoch" in row]
+    return int(max(epochs)) + 1 if epochs else None
+
+
 class ResumableCSVLogger(CSVLogger):
     """Lightning's CSV logger, whose `metrics.csv` starts with `history` (the rows of the
     epochs a resumed run keeps) instead of being wiped."""

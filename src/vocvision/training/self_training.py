@@ -21,6 +21,7 @@ from ..inference import predict_masks
 from ..layout import ModelLayout
 from ..models import Segmenter
 from ..tasks import Task
+from .checkpoints import trained_epochs
 from .fit import fit_model
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,6 @@ def self_train(
     unlabelled: ImageSet,
     config: RunConfig,
     layout: ModelLayout,
-    epochs_trained: int,
     progress: bool = True,
     callbacks: Sequence[L.Callback] = (),
 ) -> None:
@@ -64,11 +64,14 @@ def self_train(
     log.info("self-training on %d test images, %.0f %% of their pixels confident enough",
              len(pseudo), 100 * kept / max(1, total))  # fmt: skip
     c = task.config
+    epochs_trained = trained_epochs(layout.metrics_csv) or c.epochs
     tuned = dataclasses.replace(
         c, epochs=max(1, round(EPOCH_SHARE * epochs_trained)), lr=c.lr * LR_SCALE
     )
     task = type(task)(task.classes, tuned, task.has_background)
-    combined = ImageSet(train.classes, [*train.samples, *pseudo.samples], train.has_background)
+    combined = ImageSet(
+        train.classes, [*train.samples, *pseudo.samples], train.has_background, train.coding
+    )
     stage = ModelLayout(layout.root / "self_training")
     if stage.root.exists():
         shutil.rmtree(stage.root)

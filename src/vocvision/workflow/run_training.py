@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
-import pandas as pd
 
 from ..config import RunConfig
 from ..data import DataError, ImageSet, read_split, stratified_split
@@ -68,9 +67,8 @@ def train_run(
                 task, train_set, val_set, info.config, staged[name], resume, progress, callbacks
             )
             if unlabelled is not None and name == "segmenter" and not worker:
-                epochs = int(pd.read_csv(staged[name].metrics_csv)["epoch"].max()) + 1
                 self_train(task, train_set, val_set, unlabelled, info.config, staged[name],
-                           epochs, progress, callbacks)  # fmt: skip
+                           progress, callbacks)  # fmt: skip
         elif not worker:
             fit_probe(task, train_set, staged[name], info.config.seed)
         log.info("%s trained in %.0f s", name, time.perf_counter() - started)
