@@ -116,24 +116,29 @@ def run_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path)
              classes=np.array(held.classes), epochs=epochs)  # fmt: skip
 
 
+def _load(out: Path, name: str, folds: list[str] | None = None) -> dict | None:
+    """One lever's saved folds (only `folds`, by file name, when given), images by id."""
+    parts = sorted((out / name).glob("fold*.npz"))
+    parts = [p for p in parts if folds is None or p.name in folds]
+    if not parts:
+        return None
+    loaded = [np.load(p) for p in parts]
+    order = np.argsort(np.concatenate([x["ids"] for x in loaded]))
+    return {
+        "folds": [p.name for p in parts],
+        "confusions": np.concatenate([x["confusions"] for x in loaded])[order],
+        "dice": np.concatenate([x["dice"] for x in loaded])[order],
+        "seconds": float(np.mean([x["seconds"] for x in loaded])),
+        "epochs": float(np.mean([x["epochs"] for x in loaded])),
+        "background": bool(loaded[0]["background"]),
+        "classes": list(loaded[0]["classes"]),
+    }
+
+
 def table(out: Path, names: list[str], console: Console) -> None:
-    """The levers' cross-validated scores, and each one's paired difference with default."""
-    results = {}
-    for name in names:
-        parts = sorted((out / name).glob("fold*.npz"))
-        if not parts:
-            continue
-        loaded = [np.load(p) for p in parts]
-        order = np.argsort(np.concatenate([x["ids"] for x in loaded]))
-        results[name] = {
-            "folds": len(loaded),
-            "confusions": np.concatenate([x["confusions"] for x in loaded])[order],
-            "dice": np.concatenate([x["dice"] for x in loaded])[order],
-            "seconds": float(np.mean([x["seconds"] for x in loaded])),
-            "epochs": float(np.mean([x["epochs"] for x in loaded])),
-            "background": bool(loaded[0]["background"]),
-            "classes": list(loaded[0]["classes"]),
-        }
+    """The levers' cross-validated scores, and each one's paired difference with default on
+    the folds both have (a lever with fewer folds done is compared on those alone)."""
+    results = {name: r for name in names if (r := _load(out, name)) is not None}
     base = results.get("default")
     rows = Table(title=f"{out.name}: segmentation levers, cross-validated (one view, no CRF)")
     thin = _thinnest(base) if base else []
@@ -144,12 +149,13 @@ def table(out: Path, names: list[str], console: Console) -> None:
     for name, r in results.items():
         n = len(r["dice"])
         miou = miou_of(r["confusions"], r["background"])
-        cells = [name, str(r["folds"]), f"{miou(np.ones(n)):.4f}", ""]
+        cells = [name, str(len(r["folds"])), f"{miou(np.ones(n)):.4f}", ""]
         cells += [f"{r['dice'].mean():.4f}", ""]
-        if base is not None and name != "default" and len(base["dice"]) == n:
+        same = _load(out, "default", r["folds"]) if base is not None else None
+        if same is not None and name != "default" and same["folds"] == r["folds"]:
             for column, new, old in (
-                (3, miou, miou_of(base["confusions"], base["background"])),
-                (5, mean_of(r["dice"]), mean_of(base["dice"])),
+                (3, miou, miou_of(same["confusions"], same["background"])),
+                (5, mean_of(r["dice"]), mean_of(same["dice"])),
             ):
                 c = compare(new, old, n)
                 cells[column] = f"{c.difference:+.4f} ({c.low:+.3f}..{c.high:+.3f}) {c.verdict}"

@@ -77,7 +77,8 @@ class TaskConfig:
     ema_decay: float = setting(
         0.0,
         "Exponential moving average of the weights, updated every step with this decay, "
-        "validated and saved instead of the raw weights (0: off; e.g. 0.98).",
+        "validated and saved instead of the raw weights (0: off; 0.98 lost on both "
+        "cross-validated dev sets, docs/benchmarks.md).",
         low=0,
         high=0.9999,
         legacy={2: 0.0},
