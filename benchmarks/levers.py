@@ -151,8 +151,8 @@ def table(out: Path, names: list[str], console: Console) -> None:
         miou = miou_of(r["confusions"], r["background"])
         cells = [name, str(len(r["folds"])), f"{miou(np.ones(n)):.4f}", ""]
         cells += [f"{r['dice'].mean():.4f}", ""]
-        same = _load(out, "default", r["folds"]) if base is not None else None
-        if same is not None and name != "default" and same["folds"] == r["folds"]:
+        same = _load(out, "default", r["folds"]) if name != "default" else None
+        if same is not None and same["folds"] == r["folds"]:
             for column, new, old in (
                 (3, miou, miou_of(same["confusions"], same["background"])),
                 (5, mean_of(r["dice"]), mean_of(same["dice"])),
