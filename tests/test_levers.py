@@ -4,6 +4,7 @@ self-training on confident pseudo-labels of the test images."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from vocvision.data.sample import IGNORE_INDEX
 from vocvision.inference.resampling import argmax_at
 from vocvision.layout import ModelLayout
 from vocvision.tasks.losses import SegmentationLoss, ohem_cross_entropy
-from vocvision.training import read_checkpoint
+from vocvision.training import EpochBudget, epoch_callbacks, fresh_budgets, read_checkpoint
 from vocvision.workflow.run_training import train_run
 
 
@@ -32,6 +33,21 @@ def test_ohem_averages_the_hard_pixels_only():
     easy = torch.nn.functional.cross_entropy(logits[..., :1], masks[..., :1])
     assert torch.isclose(ohem_cross_entropy(logits, masks, min_fraction=0.3), easy)
     assert SegmentationLoss("ohem+dice", (1.0, 0.5))(logits, masks) > 0
+
+
+def test_ohem_class_weights_weigh_the_hard_pixels_without_choosing_them():
+    # class 1's pixel is easy (p(true) ~ 0.99) but weighs 10: its weighted loss would pass
+    # the threshold, yet only the two hard class-0 pixels count, at their own weight
+    logits = torch.tensor([[[[5.0, -2.0, -1.0, 0.0]], [[0.0, 0.0, 0.0, 5.0]]]])
+    masks = torch.tensor([[[0, 0, 0, 1]]])
+    weight = torch.tensor([0.5, 10.0])
+    hard = torch.nn.functional.cross_entropy(logits[..., 1:3], masks[..., 1:3])
+    assert torch.isclose(ohem_cross_entropy(logits, masks, weight), hard)
+    # among hard pixels of both classes, the weights set each one's share of the mean
+    logits[0, 1, 0, 3] = -1.0
+    losses = torch.nn.functional.cross_entropy(logits, masks, reduction="none")[0, 0, 1:]
+    expected = (0.5 * losses[0] + 0.5 * losses[1] + 10 * losses[2]) / 11
+    assert torch.isclose(ohem_cross_entropy(logits, masks, weight), expected)
 
 
 def test_unsure_pixels_become_ignored_pseudo_labels():
@@ -80,3 +96,32 @@ def test_self_training_needs_test_images_and_one_device(kaggle_dir, tmp_path):
     with pytest.raises(DataError, match="self_train needs the test images"):
         train_run(data, tmp_path / "run", config, ("segmenter",), progress=False)
     assert not (tmp_path / "run").exists()  # named before any work
+
+
+def _planned_epochs(budget: EpochBudget, monkeypatch, fit_starts: float, epoch_ends: float) -> int:
+    """The epochs `budget` plans for a 100-epoch fit whose first epoch runs between the
+    two clock readings."""
+    clock = iter([fit_starts, epoch_ends])
+    monkeypatch.setattr(epoch_callbacks.time, "perf_counter", lambda: next(clock))
+    trainer = SimpleNamespace(current_epoch=0, max_epochs=100, sanity_checking=False,
+                              strategy=SimpleNamespace(broadcast=lambda value, src: value),
+                              fit_loop=SimpleNamespace(max_epochs=100),
+                              estimated_stepping_batches=1000)  # fmt: skip
+    module = SimpleNamespace(schedule={"total_steps": 1000})
+    budget.on_train_start(trainer, module)
+    budget.on_validation_end(trainer, module)
+    assert module.schedule["total_steps"] == 10 * budget.planned  # the schedule shrinks too
+    return trainer.fit_loop.max_epochs
+
+
+def test_a_shared_budget_counts_the_time_spent_before_the_fit(monkeypatch):
+    # 100 s, 10 s epochs: 10 fit; with 50 s spent before the fit (an earlier training, the
+    # pseudo-labelling), 5; the first training of a self-trained run gets its 70 %
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 1000.0, 1010.0) == 10
+    assert _planned_epochs(EpochBudget(100, since=950.0), monkeypatch, 1000.0, 1010.0) == 5
+    other = object()
+    first, kept = fresh_budgets([EpochBudget(100), other], share=0.7)
+    assert kept is other and first.planned is None
+    assert _planned_epochs(first, monkeypatch, 1000.0, 1010.0) == 7
+    # a budget already spent still trains the epoch in progress
+    assert _planned_epochs(EpochBudget(100, since=800.0), monkeypatch, 1000.0, 1010.0) == 1

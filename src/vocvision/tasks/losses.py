@@ -77,18 +77,25 @@ def ohem_cross_entropy(
     cross-entropy averaged over the pixels whose true class has probability below
     `threshold`, and at least the `min_fraction` hardest of the batch's labelled pixels, so
     the many easy road or sky pixels stop drowning thin poles and signs. N x C x H x W logits,
-    N x H x W targets (IGNORE_INDEX skipped)."""
-    losses = F.cross_entropy(
-        logits, masks, weight=weight, ignore_index=IGNORE_INDEX, reduction="none"
-    ).flatten()
-    losses = losses[masks.flatten() != IGNORE_INDEX]
+    N x H x W targets (IGNORE_INDEX skipped).
+
+    With class `weight`s the pixels are still chosen by their unweighted loss (the
+    probability rule), and the chosen ones averaged with their class's weight, as weighted
+    cross-entropy averages: a weight changes how much a hard pixel counts, not which are hard."""
+    labelled = masks != IGNORE_INDEX
+    losses = F.cross_entropy(logits, masks, ignore_index=IGNORE_INDEX, reduction="none")
+    losses = losses[labelled]
     if losses.numel() == 0:
         return logits.sum() * 0.0
-    hard = losses[losses > -np.log(threshold)]
+    hard = losses > -np.log(threshold)
     at_least = max(1, int(min_fraction * losses.numel()))
-    if hard.numel() < at_least:
-        hard = losses.topk(at_least).values
-    return hard.mean()
+    if int(hard.sum()) < at_least:
+        hard = torch.zeros_like(hard)
+        hard[losses.topk(at_least).indices] = True
+    if weight is None:
+        return losses[hard].mean()
+    pixel_weights = weight[masks[labelled]][hard]
+    return (losses[hard] * pixel_weights).sum() / pixel_weights.sum()
 
 
 def pixel_class_weights(masks: list[np.ndarray], num_labels: int) -> torch.Tensor:

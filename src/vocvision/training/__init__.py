@@ -3,7 +3,7 @@ closed-form fit."""
 
 from .checkpoints import read_checkpoint, trained_epochs
 from .distributed import is_worker_process, main_process_decides
-from .epoch_callbacks import EpochBudget, EpochSeed
+from .epoch_callbacks import EpochBudget, EpochSeed, fresh_budgets
 from .fit import fit_model, save_model
 from .module import TaskModule
 from .probe_fitting import fit_probe, read_oof
@@ -14,6 +14,7 @@ __all__ = [
     "TaskModule",
     "fit_model",
     "fit_probe",
+    "fresh_budgets",
     "is_worker_process",
     "main_process_decides",
     "read_checkpoint",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import lightning as L
 
@@ -17,15 +18,20 @@ class EpochBudget(L.Callback):
     """Cap training at `seconds` of wall time by choosing the epoch count once the first
     epoch (training and validation) has been timed. Unlike Lightning's `max_time`, which
     stops mid-schedule, this keeps the warm-up + cosine schedule whole over the epochs that
-    fit."""
+    fit.
 
-    def __init__(self, seconds: float) -> None:
+    `since` (a `time.perf_counter()` value) starts the clock before the fit, so that the
+    work done in between (an earlier fit, a pass over images) spends the budget too."""
+
+    def __init__(self, seconds: float, since: float | None = None) -> None:
         self.seconds = seconds
+        self.since = since
         self.started: float | None = None
         self.planned: int | None = None
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.started = time.perf_counter()
+        self.spent_before = 0.0 if self.since is None else self.started - self.since
         self.first_epoch = trainer.current_epoch
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -34,13 +40,14 @@ class EpochBudget(L.Callback):
         per_epoch = (time.perf_counter() - self.started) / (
             trainer.current_epoch + 1 - self.first_epoch
         )
-        fits = max(trainer.current_epoch + 1, int(self.seconds / per_epoch) + self.first_epoch)
+        left = self.seconds - self.spent_before
+        fits = max(trainer.current_epoch + 1, int(left / per_epoch) + self.first_epoch)
         # Under DDP every process must train the same epochs: the main process decides.
         self.planned = trainer.strategy.broadcast(min(trainer.max_epochs, fits), src=0)
         if self.planned < trainer.max_epochs:
             log.info(
-                "time budget %.0f s: %d of %d epochs fit (%.0f s each)",
-                self.seconds,
+                "time budget %.0f s left: %d of %d epochs fit (%.0f s each)",
+                left,
                 self.planned,
                 trainer.max_epochs,
                 per_epoch,
@@ -50,6 +57,18 @@ class EpochBudget(L.Callback):
             schedule = getattr(module, "schedule", None)
             if schedule is not None:
                 schedule["total_steps"] = max(1, int(steps_per_epoch * self.planned))
+
+
+def fresh_budgets(
+    callbacks: Sequence[L.Callback], share: float = 1.0, since: float | None = None
+) -> list[L.Callback]:
+    """`callbacks` with each `EpochBudget` replaced by an unplanned one of `share` of its
+    seconds, its clock started at `since`: a budget plans one fit, so a fit that shares it
+    with another needs its own."""
+    return [
+        EpochBudget(c.seconds * share, since) if isinstance(c, EpochBudget) else c
+        for c in callbacks
+    ]
 
 
 class EpochSeed(L.Callback):

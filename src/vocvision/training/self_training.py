@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # starts from a trained model, so it needs no long warm-up, and a full schedule would
 # double the training time.
 EPOCH_SHARE, LR_SCALE = 0.25, 0.5
+# Under a time budget the first training gets this share of it, the pseudo-labelling and the
+# fine-tune what is left: they took 0.4 of a first training's time on CamVid and MSRC-v2
+# (docs/benchmarks.md), so self-training spends the budget a plain training would.
+FIRST_TRAINING_SHARE = 0.7
 
 
 def pseudo_labelled(task: Task, model: Segmenter, images: ImageSet) -> ImageSet:
@@ -56,7 +60,9 @@ def self_train(
     callbacks: Sequence[L.Callback] = (),
 ) -> None:
     """Fine-tune the segmenter saved in `layout` on `train` + `unlabelled` pseudo-labelled,
-    and save the result in its place (the first training's checkpoints and log stay)."""
+    and save the result in its place (the first training's checkpoints and log stay). The
+    fine-tune starts from the saved (best) weights, not the last epoch's. An `EpochBudget`
+    in `callbacks` caps the fine-tune's epochs (at least one) by the time it has left."""
     model = Segmenter.from_pretrained(layout.root)
     pseudo = pseudo_labelled(task, model, unlabelled)
     kept = sum(int((s.mask != IGNORE_INDEX).sum()) for s in pseudo.samples)

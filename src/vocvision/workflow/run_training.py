@@ -18,8 +18,8 @@ from ..fileio import ensure_writable
 from ..layout import MODEL_NAMES, ModelLayout
 from ..models import PretrainedWeightsError, check_weights_source
 from ..runfolder import RunFolder, RunInfo
-from ..training import fit_model, fit_probe, is_worker_process, read_checkpoint
-from ..training.self_training import self_train
+from ..training import fit_model, fit_probe, fresh_budgets, is_worker_process, read_checkpoint
+from ..training.self_training import FIRST_TRAINING_SHARE, self_train
 from .run_images import default_splits
 from .trained import make_task
 
@@ -63,12 +63,13 @@ def train_run(
         started = time.perf_counter()
         task = make_task(info, name)
         if task.trains_with_lightning:
-            fit_model(
-                task, train_set, val_set, info.config, staged[name], resume, progress, callbacks
-            )
-            if unlabelled is not None and name == "segmenter" and not worker:
+            self_training = unlabelled is not None and name == "segmenter"
+            share = FIRST_TRAINING_SHARE if self_training else 1.0
+            fit_model(task, train_set, val_set, info.config, staged[name], resume, progress,
+                      fresh_budgets(callbacks, share))  # fmt: skip
+            if self_training and not worker:  # (self_train refuses DDP: no worker gets here)
                 self_train(task, train_set, val_set, unlabelled, info.config, staged[name],
-                           progress, callbacks)  # fmt: skip
+                           progress, fresh_budgets(callbacks, since=started))  # fmt: skip
         elif not worker:
             fit_probe(task, train_set, staged[name], info.config.seed)
         log.info("%s trained in %.0f s", name, time.perf_counter() - started)
