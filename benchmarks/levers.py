@@ -21,7 +21,9 @@ the work can be split between processes pinned to a core each (`--levers`, `--on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -80,14 +82,25 @@ def fold_folders(data: Path, out: Path, folds: int) -> list[Path]:
         sets = root / "ImageSets" / "Segmentation"
         sets.mkdir(parents=True, exist_ok=True)
         for name in ("JPEGImages", "SegmentationClass", "labelmap.json"):
-            if not (root / name).exists():
+            # Processes pinned to a core each may build the same folders at once.
+            with contextlib.suppress(FileExistsError):
                 (root / name).symlink_to((data / name).resolve())
         held_ids = [pooled[i] for i in held]
         train_ids = [pooled[i] for i in sorted(set(range(len(pooled))) - set(held))]
-        (sets / "train.txt").write_text("\n".join(train_ids) + "\n")
-        (sets / "val.txt").write_text("\n".join(held_ids) + "\n")
+        _write_once(sets / "train.txt", "\n".join(train_ids) + "\n")
+        _write_once(sets / "val.txt", "\n".join(held_ids) + "\n")
         made.append(root)
     return made
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Write `path` whole (a temporary file renamed over it) unless it already holds `text`,
+    so that another process never reads it half-written."""
+    if path.is_file() and path.read_text() == text:
+        return
+    temporary = path.with_name(f"{path.name}.{os.getpid()}")
+    temporary.write_text(text)
+    temporary.replace(path)
 
 
 def run_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path) -> None:
