@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from vocvision.data import read_split
 from vocvision.data.splits import stratified_folds
 from vocvision.evaluation.comparisons import image_confusions
 from vocvision.evaluation.mask_report import image_dice
+from vocvision.fileio import write_text
 from vocvision.launcher import configure_threads
 from vocvision.layout import ModelLayout
 from vocvision.metrics import scores_from_confusion
@@ -82,25 +82,16 @@ def fold_folders(data: Path, out: Path, folds: int) -> list[Path]:
         sets = root / "ImageSets" / "Segmentation"
         sets.mkdir(parents=True, exist_ok=True)
         for name in ("JPEGImages", "SegmentationClass", "labelmap.json"):
-            # Processes pinned to a core each may build the same folders at once.
+            # Processes pinned to a core each may build the same folders at once (the split
+            # files below are written whole, renamed into place, for the same reason).
             with contextlib.suppress(FileExistsError):
                 (root / name).symlink_to((data / name).resolve())
         held_ids = [pooled[i] for i in held]
         train_ids = [pooled[i] for i in sorted(set(range(len(pooled))) - set(held))]
-        _write_once(sets / "train.txt", "\n".join(train_ids) + "\n")
-        _write_once(sets / "val.txt", "\n".join(held_ids) + "\n")
+        write_text(sets / "train.txt", "\n".join(train_ids) + "\n")
+        write_text(sets / "val.txt", "\n".join(held_ids) + "\n")
         made.append(root)
     return made
-
-
-def _write_once(path: Path, text: str) -> None:
-    """Write `path` whole (a temporary file renamed over it) unless it already holds `text`,
-    so that another process never reads it half-written."""
-    if path.is_file() and path.read_text() == text:
-        return
-    temporary = path.with_name(f"{path.name}.{os.getpid()}")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 
 def run_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path) -> None:
