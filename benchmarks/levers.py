@@ -13,9 +13,14 @@ is scored on all of them, and compared with `default` by a paired bootstrap over
     .venv/bin/python benchmarks/levers.py --data ../shared/data/camvid \\
       --out /tmp/vocvision-bench/levers-camvid --table
 
-Each (lever, fold) is saved as OUT/<lever>/fold<k>.npz once done; a rerun skips those, so
-the work can be split between processes pinned to a core each (`--levers`, `--only-folds`).
-`self_train` fine-tunes on the held-out fold's images (never their masks) after training.
+`--inference job` scores the same trained folds the way `vocvision run` predicts: the
+config's test-time augmentation (flip + scales) and its dense CRF (on for data with a
+background and several classes). A fold already trained is only predicted again.
+
+Each (lever, fold) is saved as OUT/<lever>/fold<k>.npz (fold<k>-job.npz with `--inference
+job`) once done; a rerun skips those, so the work can be split between processes pinned to
+a core each (`--levers`, `--only-folds`). `self_train` fine-tunes on the held-out fold's
+images (never their masks) after training.
 """
 
 from __future__ import annotations
@@ -53,8 +58,9 @@ def levers(images) -> dict[str, dict]:
     native = min(1.0, 256**2 / (height * width))
     return {
         "default": {},
-        "class_balanced": {"class_weighting": "inverse_sqrt"},
+        "ce_dice": {"loss": "ce+dice"},
         "ohem": {"loss": "ohem+dice"},
+        "class_balanced": {"class_weighting": "inverse_sqrt"},
         "ema": {"ema_decay": 0.98},
         "multi_scale": {"min_crop_scale": 0.1},
         "full_resolution": {
@@ -94,35 +100,47 @@ def fold_folders(data: Path, out: Path, folds: int) -> list[Path]:
     return made
 
 
-def run_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path) -> None:
-    """Train `lever` on `fold`'s train split, score it on the held-out one, save the
-    per-image confusions and Dice."""
-    from vocvision.api import Run
+def train_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Path) -> Path:
+    """Train `lever` on `fold`'s train split (once: a run already trained is reused) and
+    return its run folder, with its training seconds in `trained.json`."""
     from vocvision.training import EpochBudget
     from vocvision.workflow.run_training import train_run
 
+    run_dir = out / lever / f"{fold.name}-run"
+    record = run_dir / "trained.json"
+    if record.is_file():
+        return run_dir
     config = RunConfig()
     for key, value in overrides.items():
         config.set(f"segmenter.{key}={json.dumps(value)}")
-    run_dir = out / lever / f"{fold.name}-run"
     started = time.perf_counter()
-    info = train_run(fold, run_dir, config, ("segmenter",), progress=False,
-                     callbacks=[EpochBudget(minutes * 60)])  # fmt: skip
-    seconds = time.perf_counter() - started
+    train_run(fold, run_dir, config, ("segmenter",), progress=False,
+              callbacks=[EpochBudget(minutes * 60)])  # fmt: skip
+    write_text(record, json.dumps({"seconds": time.perf_counter() - started}))
+    return run_dir
+
+
+def score_fold(fold: Path, run_dir: Path, job: bool, done: Path) -> None:
+    """Predict `fold`'s held-out images with the run's segmenter (one view and no CRF, or
+    with `job` the config's TTA and CRF) and save the per-image confusions and Dice."""
+    from vocvision.api import Run
+
     held = read_split(fold, "val")
-    segmenter = Run.load(run_dir).models.segmenter
-    masks = segmenter.task.predict(segmenter.model, [s.image for s in held.samples], tta=False,
-                                   crf=False)  # fmt: skip
+    run = Run.load(run_dir)
+    segmenter = run.models.segmenter
+    masks = segmenter.task.predict(segmenter.model, [s.image for s in held.samples], tta=job,
+                                   crf=None if job else False)  # fmt: skip
+    seconds = json.loads((run_dir / "trained.json").read_text())["seconds"]
     epochs = trained_epochs(ModelLayout(run_dir / "segmenter").metrics_csv)
-    np.savez(out / lever / f"{fold.name}.npz", ids=held.ids,
-             confusions=image_confusions(masks, held), dice=image_dice(masks, held),
-             seconds=seconds, background=info.has_background,
+    np.savez(done, ids=held.ids, confusions=image_confusions(masks, held),
+             dice=image_dice(masks, held), seconds=seconds, background=run.info.has_background,
              classes=np.array(held.classes), epochs=epochs)  # fmt: skip
 
 
-def _load(out: Path, name: str, folds: list[str] | None = None) -> dict | None:
-    """One lever's saved folds (only `folds`, by file name, when given), images by id."""
-    parts = sorted((out / name).glob("fold*.npz"))
+def _load(out: Path, name: str, suffix: str, folds: list[str] | None = None) -> dict | None:
+    """One lever's saved folds scored with `suffix`'s inference (only `folds`, by file
+    name, when given), images by id."""
+    parts = sorted(p for p in (out / name).glob("fold*.npz") if _is_scored(p.stem, suffix))
     parts = [p for p in parts if folds is None or p.name in folds]
     if not parts:
         return None
@@ -139,12 +157,19 @@ def _load(out: Path, name: str, folds: list[str] | None = None) -> dict | None:
     }
 
 
-def table(out: Path, names: list[str], console: Console) -> None:
+def _is_scored(stem: str, suffix: str) -> bool:
+    """Whether `stem` names a fold scored with `suffix`'s inference ("fold1", "fold1-job")."""
+    fold, _, rest = stem.partition("-")
+    return fold[4:].isdigit() and (f"-{rest}" if rest else "") == suffix
+
+
+def table(out: Path, names: list[str], suffix: str, console: Console) -> None:
     """The levers' cross-validated scores, and each one's paired difference with default on
     the folds both have (a lever with fewer folds done is compared on those alone)."""
-    results = {name: r for name in names if (r := _load(out, name)) is not None}
+    results = {name: r for name in names if (r := _load(out, name, suffix)) is not None}
     base = results.get("default")
-    rows = Table(title=f"{out.name}: segmentation levers, cross-validated (one view, no CRF)")
+    how = "the job's TTA and CRF" if suffix else "one view, no CRF"
+    rows = Table(title=f"{out.name}: segmentation levers, cross-validated ({how})")
     thin = _thinnest(base) if base else []
     columns = ["lever", "folds", "mIoU", "vs default (95 %)", "Kaggle Dice", "vs default (95 %)"]
     columns += [f"IoU {c}" for c in thin] + ["train s / fold", "epochs"]
@@ -155,7 +180,7 @@ def table(out: Path, names: list[str], console: Console) -> None:
         miou = miou_of(r["confusions"], r["background"])
         cells = [name, str(len(r["folds"])), f"{miou(np.ones(n)):.4f}", ""]
         cells += [f"{r['dice'].mean():.4f}", ""]
-        same = _load(out, "default", r["folds"]) if name != "default" else None
+        same = _load(out, "default", suffix, r["folds"]) if name != "default" else None
         if same is not None and same["folds"] == r["folds"]:
             for column, new, old in (
                 (3, miou, miou_of(same["confusions"], same["background"])),
@@ -192,6 +217,8 @@ def main() -> int:
     parser.add_argument("--only-folds", type=int, nargs="*", help="these folds alone")
     parser.add_argument("--minutes", type=float, default=5, help="training wall time per fold")
     parser.add_argument("--levers", nargs="+", help="default: all")
+    parser.add_argument("--inference", choices=("plain", "job"), default="plain",
+                        help="one view without CRF, or the job's TTA and CRF")  # fmt: skip
     parser.add_argument("--table", action="store_true", help="print the table of what is done")
     args = parser.parse_args()
     console = Console(width=max(180, Console().width))
@@ -201,18 +228,20 @@ def main() -> int:
     folds = fold_folders(args.data, args.out, args.folds)
     options = levers(read_split(folds[0], "train"))
     names = args.levers or list(options)
+    suffix = "-job" if args.inference == "job" else ""
     if args.table:
-        table(args.out, names, console)
+        table(args.out, names, suffix, console)
         return 0
     for name in names:
         for k, fold in enumerate(folds):
-            done = args.out / name / f"{fold.name}.npz"
+            done = args.out / name / f"{fold.name}{suffix}.npz"
             if done.is_file() or (args.only_folds is not None and k not in args.only_folds):
                 continue
             started = time.perf_counter()
-            run_fold(fold, name, options[name], args.minutes, args.out)
+            run_dir = train_fold(fold, name, options[name], args.minutes, args.out)
+            score_fold(fold, run_dir, args.inference == "job", done)
             console.print(f"{name} {fold.name}: {time.perf_counter() - started:.0f} s")
-    table(args.out, names, console)
+    table(args.out, names, suffix, console)
     return 0
 
 

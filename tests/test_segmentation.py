@@ -407,8 +407,16 @@ def test_auto_architecture_and_epochs_follow_the_labels():
     # The dense CRF: on for multi-class sets with background, off for binary and CamVid-like.
     assert multiclass.segmenter.crf and not binary.segmenter.crf
     assert not config.for_labels(binary=False, background=False).segmenter.crf
+    # The loss follows the CRF: OHEM where no CRF runs, unless the user chose a loss.
+    assert multiclass.segmenter.loss == "ce+dice" and binary.segmenter.loss == "ohem+dice"
+    assert config.for_labels(binary=False, background=False).segmenter.loss == "ohem+dice"
     config.segmenter.crf = False
     assert not config.for_labels(binary=False).segmenter.crf
+    assert config.for_labels(binary=False).segmenter.loss == "ohem+dice"
+    config.segmenter.loss = "focal+dice"
+    assert config.for_labels(binary=True).segmenter.loss == "focal+dice"
+    with pytest.raises(ValueError, match="settle it with for_labels"):
+        build_task("segmenter", ["c0"], RunConfig()).training_loss()
     settled = RunConfig().set("segmenter.pretrained=none").for_labels(binary=False)
     task = build_task("segmenter", ["c0", "c1"], settled)
     assert isinstance(task, SegmentationTask)

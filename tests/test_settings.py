@@ -48,6 +48,14 @@ def test_a_new_setting_is_one_declaration(monkeypatch, tmp_path):
     assert "knob" not in migrate_module.legacy_config({}, schema=SCHEMA_VERSION + 1)
 
 
+def test_a_schema_3_run_without_a_loss_ran_with_ce_dice():
+    legacy_config = migrate_module.legacy_config
+    assert legacy_config({}, schema=3)["segmenter"]["loss"] == "ce+dice"
+    given = {"segmenter": {"loss": "ohem+dice"}}
+    assert legacy_config(given, schema=3)["segmenter"]["loss"] == "ohem+dice"
+    assert "loss" not in legacy_config({}, schema=4).get("segmenter", {})
+
+
 def test_every_setting_has_help_and_the_cli_options_use_it():
     from vocvision.cli.options import TRAINING_OPTIONS, option_help
 

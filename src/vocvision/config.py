@@ -150,16 +150,22 @@ class RunConfig:
         return self
 
     def for_labels(self, binary: bool, background: bool = True) -> RunConfig:
-        """A copy whose segmenter has a concrete architecture, epoch count and CRF choice for
-        a binary or multi-class label set, with or without a background class (settings the
-        user gave are kept). Training calls it once; run.json keeps the result."""
+        """A copy whose segmenter has a concrete architecture, epoch count, CRF choice and
+        loss for a binary or multi-class label set, with or without a background class
+        (settings the user gave are kept). Training calls it once; run.json keeps the result.
+
+        The loss follows the CRF: OHEM's gain on hard pixels (small objects, thin classes,
+        boundaries) held under cross-validation where no CRF runs, and vanished where the
+        CRF already fixes those pixels (docs/benchmarks.md, segmentation levers)."""
         defaults = SEGMENTER_DEFAULTS["binary" if binary else "multiclass"]
         c = self.segmenter
+        crf = (background and not binary) if c.crf is None else c.crf
         segmenter = dataclasses.replace(
             c,
             arch=defaults["arch"] if c.arch == "auto" else c.arch,
             epochs=defaults["epochs"] if c.epochs is None else c.epochs,
-            crf=(background and not binary) if c.crf is None else c.crf,
+            crf=crf,
+            loss=("ce+dice" if crf else "ohem+dice") if c.loss is None else c.loss,
         )
         return dataclasses.replace(self, segmenter=segmenter)
 

@@ -7,8 +7,9 @@ with defaults of its own, which differ from today's dataclass defaults where a s
 default changed; each setting's declared `legacy` value (see `vocvision.settings`) restores
 what such a run did. Schema 2 moved the data's description into "data"; schema 3 added
 settings that are off by default (segmenter.self_train, ema_decay), so a schema-2 run reads
-as it ran. Later schemas change only settings, and `SCHEMA_VERSION` moves whenever a default
-does (a test pins the defaults of each schema).
+as it ran; schema 4 settles segmenter.loss by the CRF (ohem+dice where it is off), so a
+schema-3 run that lacks it ran with ce+dice. Later schemas change only settings, and
+`SCHEMA_VERSION` moves whenever a default does (a test pins the defaults of each schema).
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ import pandas as pd
 from ..config import RunConfig
 from ..data.sample import MaskCoding
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Each schema's default settings, as `defaults_digest` prints them. A test fails when the
 # defaults change and SCHEMA_VERSION does not move: bump it, add the new digest, and give
 # each changed or added setting `legacy={old schema: the value runs of it used}`.
-DEFAULTS_DIGESTS = {2: "c1ee343fa073b807", 3: "4fcfdb4af52635c8"}
+DEFAULTS_DIGESTS = {2: "c1ee343fa073b807", 3: "4fcfdb4af52635c8", 4: "6af8c443b811d631"}
 
 
 def defaults_digest() -> str:

@@ -51,6 +51,8 @@ class SegmentationTask(Task):
 
     def training_loss(self, train: ImageSet | None = None) -> nn.Module:
         c = self.config
+        if c.loss is None:
+            raise ValueError("segmenter.loss is still None: settle it with for_labels first")
         weights = None
         if c.class_weighting == "inverse_sqrt" and train is not None:
             masks = [s.mask for s in train.samples if s.mask is not None]
