@@ -98,19 +98,36 @@ def test_self_training_needs_test_images_and_one_device(kaggle_dir, tmp_path):
     assert not (tmp_path / "run").exists()  # named before any work
 
 
-def _planned_epochs(budget: EpochBudget, monkeypatch, fit_starts: float, epoch_ends: float) -> int:
-    """The epochs `budget` plans for a 100-epoch fit whose first epoch runs between the
-    two clock readings."""
-    clock = iter([fit_starts, epoch_ends])
+class _Trainer:
+    """What EpochBudget reads of a Lightning trainer: 10 steps per epoch, 100 epochs."""
+
+    current_epoch, sanity_checking = 0, False
+    strategy = SimpleNamespace(broadcast=lambda value, src: value)
+
+    def __init__(self) -> None:
+        self.fit_loop = SimpleNamespace(max_epochs=100)
+
+    @property
+    def max_epochs(self) -> int:  # as Lightning's, both follow the fit loop
+        return self.fit_loop.max_epochs
+
+    @property
+    def estimated_stepping_batches(self) -> int:
+        return 10 * self.fit_loop.max_epochs
+
+
+def _planned_epochs(budget: EpochBudget, monkeypatch, fit_starts: float, *epoch_ends: float) -> int:
+    """The epochs `budget` plans for a 100-epoch fit started at `fit_starts` whose epochs end
+    (training and validation) at the clock readings `epoch_ends`."""
+    clock = iter([fit_starts, *epoch_ends])
     monkeypatch.setattr(epoch_callbacks.time, "perf_counter", lambda: next(clock))
-    trainer = SimpleNamespace(current_epoch=0, max_epochs=100, sanity_checking=False,
-                              strategy=SimpleNamespace(broadcast=lambda value, src: value),
-                              fit_loop=SimpleNamespace(max_epochs=100),
-                              estimated_stepping_batches=1000)  # fmt: skip
+    trainer = _Trainer()
     module = SimpleNamespace(schedule={"total_steps": 1000})
     budget.on_train_start(trainer, module)
-    budget.on_validation_end(trainer, module)
-    assert module.schedule["total_steps"] == 10 * budget.planned  # the schedule shrinks too
+    for epoch in range(len(epoch_ends)):
+        trainer.current_epoch = epoch
+        budget.on_validation_end(trainer, module)
+    assert module.schedule["total_steps"] == 10 * budget.planned  # the schedule follows
     return trainer.fit_loop.max_epochs
 
 
@@ -125,3 +142,14 @@ def test_a_shared_budget_counts_the_time_spent_before_the_fit(monkeypatch):
     assert _planned_epochs(first, monkeypatch, 1000.0, 1010.0) == 7
     # a budget already spent still trains the epoch in progress
     assert _planned_epochs(EpochBudget(100, since=800.0), monkeypatch, 1000.0, 1010.0) == 1
+
+
+def test_the_budget_plans_again_on_the_second_epochs_time(monkeypatch):
+    # 100 s: a slow first epoch (20 s) plans 5; the second takes 10 s, so 80 s hold 8 more
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 20.0) == 5
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 20.0, 30.0) == 9
+    # ... and fewer when the second is slower, never below the epoch in progress
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 10.0, 40.0) == 4  # 60 s: 2 more
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 10.0, 120.0) == 2
+    # never above the fit's own epochs, and no third plan
+    assert _planned_epochs(EpochBudget(10_000), monkeypatch, 0.0, 200.0, 210.0, 900.0) == 100
