@@ -54,18 +54,16 @@ class EpochBudget(L.Callback):
         left = self.seconds - self.spent_before - (now - self.started)
         fits = trainer.current_epoch + 1 + max(0, int(left / per_epoch))
         # Under DDP every process must train the same epochs: the main process decides.
-        planned = trainer.strategy.broadcast(min(self.max_epochs, fits), src=0)
-        if planned == self.planned or (self.planned is None and planned == self.max_epochs):
-            self.planned = planned
+        self.planned = trainer.strategy.broadcast(min(self.max_epochs, fits), src=0)
+        if self.planned == trainer.max_epochs:  # the fit's count as it stands (or last plan)
             return
-        self.planned = planned
-        log.info("time budget %.0f s left: %d of %d epochs fit (%.0f s each)", left, planned,
-                 self.max_epochs, per_epoch)  # fmt: skip
+        log.info("time budget %.0f s left: %d of %d epochs fit (%.0f s each)", left,
+                 self.planned, self.max_epochs, per_epoch)  # fmt: skip
         steps_per_epoch = trainer.estimated_stepping_batches / trainer.max_epochs
-        trainer.fit_loop.max_epochs = planned
+        trainer.fit_loop.max_epochs = self.planned
         schedule = getattr(module, "schedule", None)
         if schedule is not None:
-            schedule["total_steps"] = max(1, int(steps_per_epoch * planned))
+            schedule["total_steps"] = max(1, int(steps_per_epoch * self.planned))
 
 
 def fresh_budgets(
