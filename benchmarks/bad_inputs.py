@@ -19,8 +19,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -171,9 +173,9 @@ def cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, dict]]:
         ("21-class model in a 5-class run", ["predict", run21], run21, {}),
         ("predict --data OTHER: own predictions kept", ["predict", run, "--data", other], own, {}),
         (
-            "train on data without masks: run intact",
-            ["train", no_masks, "--out", run, *TINY],
-            run,
+            "train on data without masks: the classifier alone, segmenter intact",
+            ["train", no_masks, "--out", copy(run, out / "run_nomasks"), *TINY],
+            out / "run_nomasks" / "segmenter",
             {},
         ),
         ("zero-byte .npy", ["train", empty_npy, "--out", out / "r0"], empty_npy, {}),
@@ -206,7 +208,7 @@ def cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, dict]]:
         (f"score: {name}", ["score", path, "--truth", data / "truth"], path, {})
         for name, path in subs.items()
     ]
-    return rows + later_cases(p, out)
+    return rows + later_cases(p, out) + layout_cases(p, out)
 
 
 def later_cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, dict]]:
@@ -260,6 +262,41 @@ def later_cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, di
         ),
         ("convert into a non-empty folder", ["convert", voc, full], full, {}),
         ("convert into its own source", ["convert", voc, voc], voc, {}),
+    ]
+
+
+def layout_cases(p: dict[str, Path], out: Path) -> list[tuple[str, list, Path, dict]]:
+    """The plain layouts (images + masks, images + labels.csv, a folder of images) and a
+    predictions file of another run (issue 37)."""
+    run, data = p["run"], p["data"]
+    own = run / "predictions" / "test.npz"
+    folders = out / "folders"
+    vocvision("convert", data, folders, "--to", "folders")
+    colours = copy(folders, out / "colours")
+    mask = next((colours / "masks").glob("*.png"))
+    Image.open(mask).convert("RGB").save(mask)
+    labels = out / "labels"
+    vocvision("convert", data, labels, "--to", "labels-csv")
+    no_column, no_image = copy(labels, out / "no_column"), copy(labels, out / "no_image")
+    table = pd.read_csv(labels / "labels.csv", keep_default_na=False)
+    table.rename(columns={"labels": "tags"}).to_csv(no_column / "labels.csv", index=False)
+    (no_image / "images" / table["image"][2]).unlink()
+    photos = out / "photos"
+    photos.mkdir()
+    for path in sorted((folders / "images").glob("*.png"))[:3]:
+        shutil.copy(path, photos / path.name)
+    other = copy(run, out / "other_predictions")
+    arrays = dict(np.load(other / "predictions" / "test.npz"))
+    for key in ("scores", "labels"):
+        arrays[key] = arrays[key][:, :4]
+    arrays["classes"] = arrays["classes"][:4]
+    np.savez(other / "predictions" / "test.npz", **arrays)
+    return [
+        ("images + masks: mask in colours", ["train", colours, "--out", out / "r8"], colours, {}),
+        ("labels.csv: no labels column", ["train", no_column, "--out", out / "r9"], no_column, {}),
+        ("labels.csv: row without image", ["train", no_image, "--out", out / "r10"], no_image, {}),
+        ("predict a plain folder of images", ["predict", run, "--data", photos], own, {}),
+        ("submit another run's predictions", ["submit", other], other / "submission.csv", {}),
     ]
 
 

@@ -15,8 +15,8 @@ from vocvision.data import (
     write_kaggle,
     write_voc,
 )
+from vocvision.data.labelmap import voc_palette
 from vocvision.data.synthetic import SYNTHETIC_CLASSES
-from vocvision.data.voc import voc_palette
 
 
 def _same_samples(a, b, exact_images=True):

@@ -107,7 +107,7 @@ def test_only_some_parts(kaggle_dir, tmp_path):
     assert stages["segment"] == "not asked" and stages["classify"] == "done"
     assert run.folder.trained_models(run.info) == ("classifier",)
     assert not run.folder.layout.submission.exists()  # a submission needs masks
-    assert "No segmenter was trained" in _text(_html(run))
+    assert "No segmenter: left out by --only." in _text(_html(run))
 
 
 def test_budgets_read_like_durations_and_bad_ones_are_refused(kaggle_dir, tmp_path):

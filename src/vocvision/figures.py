@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torchmetrics.functional.classification import multilabel_precision_recall_curve
 
+from .data.labelmap import voc_palette
 from .data.sample import IGNORE_INDEX, ImageSet
-from .data.voc import voc_palette
 from .fileio import write_bytes
 
 PALETTE = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)

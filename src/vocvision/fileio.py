@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from .errors import VocvisionError
 
 
 def _umask() -> int:
@@ -59,8 +62,33 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
         _fsync_directory(path.parent)
+    except Exception as err:
+        reason = _write_failure(err)
+        if reason is None:
+            raise
+        raise WriteError(f"{path}: cannot be written ({reason}); the file is as it was") from err
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+class WriteError(VocvisionError, OSError):
+    """A file could not be written (disk full, file-size limit, no permission); the message
+    names it, and the file is left as it was before."""
+
+
+def _write_failure(err: Exception) -> str | None:
+    """Why a write failed, if `err` is a failed write: an OSError, or the error a writing
+    library makes of one (safetensors' I/O error, torch's zip writer losing its place)."""
+    if isinstance(err, WriteError):
+        return None
+    if isinstance(err, OSError):
+        return err.strerror or str(err) or type(err).__name__
+    text = str(err)
+    if "I/O error" in text:  # safetensors: "Error while serializing: I/O error: <reason>"
+        return re.sub(r"\s*\(os error \d+\)", "", text.split("I/O error:", 1)[1]).strip()
+    if isinstance(err, RuntimeError) and ("unexpected pos" in text or "StreamWriter" in text):
+        return "the disk is full or the file would exceed the file-size limit"
+    return None
 
 
 def _fsync_directory(folder: Path) -> None:

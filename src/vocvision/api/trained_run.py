@@ -36,7 +36,7 @@ from ..workflow.masks import dataset_palette, write_mask_pngs
 from ..workflow.predicting import predict_images
 from ..workflow.robustness import AttackSettings, attack_run
 from ..workflow.run_images import check_matches, images_from, read_run_split
-from ..workflow.submitting import Submission, test_truth, write_submission_of
+from ..workflow.submitting import Submission, check_predictions, test_truth, write_submission_of
 from ..workflow.trained import TrainedModels, load_models, with_rule
 from .views import RunViews
 
@@ -216,6 +216,7 @@ class Run(RunViews):
         if threshold is not None:
             self.set_threshold(threshold)
         predictions = self.predictions(split)
+        check_predictions(predictions, self.info, self.predictions_path(split))
         own = self.folder.layout.submission
         path = Path(out) if out is not None else own
         if path.is_dir():  # like cp: into the folder, under the usual name

@@ -91,7 +91,8 @@ def main() -> None:
     try:
         app()
     except (VocvisionError, OSError) as err:
-        console.print(f"[red]error:[/red] {escape(printable(one_line(err)))}", highlight=False)
+        message = f"[red]error:[/red] {escape(printable(one_line(err)))}"
+        console.print(message, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 

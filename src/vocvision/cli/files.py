@@ -11,6 +11,7 @@ from rich.table import Table
 from ..config import RunConfig
 from ..data import convert as convert_layout
 from ..data import read_kaggle, write_synthetic_dataset
+from ..data.convert import TARGETS
 from ..submission import score_submission, validate_submission
 from .console import app, console, print_score
 
@@ -43,8 +44,10 @@ def validate(
 
 @app.command()
 def convert(
-    source: Annotated[Path, typer.Argument(help="Kaggle, VOC or COCO-layout folder.")],
-    out: Annotated[Path, typer.Argument(help="Folder for the other layout.")],
+    source: Annotated[
+        Path, typer.Argument(help="Kaggle, VOC, COCO, images + masks or labels.csv folder.")
+    ],
+    out: Annotated[Path, typer.Argument(help="New folder for the converted dataset.")],
     train_split: Annotated[str, typer.Option(help="VOC split that becomes train/.")] = "train",
     test_split: Annotated[str, typer.Option(help="VOC split that becomes test/ + truth/.")] = "val",
     categories: Annotated[
@@ -53,11 +56,19 @@ def convert(
     binary: Annotated[
         str | None, typer.Option(help="COCO: one category against the rest (binary masks).")
     ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Layout to write: {', '.join(TARGETS)} (default: VOC <-> Kaggle; COCO and "
+            "images + masks -> VOC; labels.csv -> Kaggle)."
+        ),
+    ] = None,
 ) -> None:
-    """VOC -> Kaggle (test labels hidden, truth/ kept aside), Kaggle -> VOC, or COCO
-    (polygons, crowd RLE) -> VOC semantic masks."""
+    """Convert a dataset to another layout: VOC -> Kaggle (test labels hidden, truth/ kept
+    aside), Kaggle -> VOC, COCO (polygons, crowd RLE) -> VOC semantic masks, and any of them
+    to or from images + masks (`--to folders`) or images + labels.csv (`--to labels-csv`)."""
     subset = categories.split(",") if categories else None
-    written = convert_layout(source, out, train_split, test_split, subset, binary)
+    written = convert_layout(source, out, train_split, test_split, subset, binary, to)
     console.print(f"wrote a {written} layout to {out}")
 
 

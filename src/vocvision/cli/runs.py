@@ -9,14 +9,17 @@ import typer
 
 from .. import api, job
 from ..config import RunConfig
-from ..data import write_synthetic_dataset
+from ..data import has_masks, write_synthetic_dataset
 from ..job import PARTS
 from ..layout import MODEL_NAMES
 from .console import app, command_log, console, print_score, state
 from .options import parse_duration, with_training_options
 from .progress import RichReporter
 
-DataArg = Annotated[Path, typer.Argument(help="Kaggle, VOC or COCO-layout data folder.")]
+DataArg = Annotated[
+    Path,
+    typer.Argument(help="Data folder: Kaggle, VOC, COCO, images + masks, or images + labels.csv."),
+]
 RunArg = Annotated[Path, typer.Argument(help="Run folder (from `train` or `run`).")]
 OutOption = Annotated[Path, typer.Option(help="Run folder.")]
 Resume = Annotated[bool, typer.Option(help="Continue from each model's last.ckpt.")]
@@ -84,11 +87,11 @@ def train(
     model: Annotated[list[str] | None, typer.Option(help="classifier and/or segmenter.")] = None,
     resume: Resume = False,
 ) -> None:
-    """Train the classifier and/or the segmenter into OUT/<model>/."""
+    """Train the classifier and/or the segmenter into OUT/<model>/ (by default both, or the
+    classifier alone on data without masks)."""
+    models = tuple(model or (MODEL_NAMES if has_masks(data) else ("classifier",)))
     with command_log(out, "train"):
-        trained = api.train(
-            data, out, config, tuple(model or MODEL_NAMES), resume, progress=state["verbose"]
-        )
+        trained = api.train(data, out, config, models, resume, progress=state["verbose"])
     for name in trained.folder.trained_models(trained.info):
         console.print(f"{name}: {trained.folder.model(name).weights}")
 
@@ -113,7 +116,10 @@ def demo(
 @app.command()
 def predict(
     run_dir: RunArg,
-    data: Annotated[Path | None, typer.Option(help="Data folder (default: the run's).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data folder (default: the run's), or a plain folder of images."),
+    ] = None,
     split: Annotated[str, typer.Option(help="test | val | train | a split of DATA.")] = "test",
     compile_model: Annotated[
         bool,

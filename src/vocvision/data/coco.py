@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .sample import ImageSet, Sample, labels_from_mask
-from .validation import DataError, read_image_file
+from .validation import DataError, PixelNotes, read_image_file
 
 log = logging.getLogger(__name__)
 
@@ -76,25 +76,26 @@ def read_coco(
         raise DataError(f"{annotation_file}: unknown categories {unknown} (has {list(by_name)})")
     wanted.sort(key=by_name.get)
     class_of = {by_name[name]: k for k, name in enumerate(wanted, start=1)}
-    samples = []
-    for image_id in sorted(coco.getImgIds()):
-        info = coco.loadImgs(image_id)[0]
-        path = image_dir / info["file_name"]
-        image = read_image_file(path)
-        if image.shape[:2] != (info["height"], info["width"]):
-            raise DataError(
-                f"{path}: image is {image.shape[1]}x{image.shape[0]} but {annotation_file.name} "
-                f"says {info['width']}x{info['height']}"
-            )
-        mask = np.zeros(image.shape[:2], dtype=np.uint8)
-        annotations = coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=None))
-        for ann in sorted(annotations, key=lambda a: -(a.get("area") or 0)):
-            if ann.get("category_id") in class_of:
-                drawn = _drawn(coco, ann, info, annotation_file)
-                if drawn is not None:
-                    mask[drawn] = class_of[ann["category_id"]]
-        labels = labels_from_mask(mask, len(wanted))
-        samples.append(Sample(Path(info["file_name"]).stem, image, mask, labels))
+    with PixelNotes(image_dir):
+        samples = []
+        for image_id in sorted(coco.getImgIds()):
+            info = coco.loadImgs(image_id)[0]
+            path = image_dir / info["file_name"]
+            image = read_image_file(path)
+            if image.shape[:2] != (info["height"], info["width"]):
+                raise DataError(
+                    f"{path}: image is {image.shape[1]}x{image.shape[0]} but "
+                    f"{annotation_file.name} says {info['width']}x{info['height']}"
+                )
+            mask = np.zeros(image.shape[:2], dtype=np.uint8)
+            annotations = coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=None))
+            for ann in sorted(annotations, key=lambda a: -(a.get("area") or 0)):
+                if ann.get("category_id") in class_of:
+                    drawn = _drawn(coco, ann, info, annotation_file)
+                    if drawn is not None:
+                        mask[drawn] = class_of[ann["category_id"]]
+            labels = labels_from_mask(mask, len(wanted))
+            samples.append(Sample(Path(info["file_name"]).stem, image, mask, labels))
     return ImageSet(wanted, samples, has_background=True)
 
 

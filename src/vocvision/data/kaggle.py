@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..fileio import atomic_path, save_npy
 from .sample import ImageSet, Sample, labels_from_mask
-from .validation import DataError, as_rgb, check_mask, read_npy, require_file
+from .validation import DataError, PixelNotes, as_rgb, check_mask, read_npy, require_file
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +61,21 @@ def read_kaggle(root: str | Path, split: str = "train") -> ImageSet:
     split_dir = Path(root) / split
     classes, table = read_kaggle_csv(split_dir / f"{split}_set.csv")
     seg_dir = split_dir / "seg"
-    samples = []
-    for sample_id, row in table.iterrows():
-        img_path = split_dir / "img" / f"{split}_{sample_id}.npy"
-        image = as_rgb(read_npy(img_path), img_path)
-        mask = None
-        if seg_dir.is_dir():
-            seg_path = seg_dir / f"{split}_{sample_id}.npy"
-            mask = check_mask(read_npy(seg_path), image, len(classes), seg_path)
-        labels = row.to_numpy()
-        if (labels == -1).any():
-            labels = labels_from_mask(mask, len(classes)) if mask is not None else None
-        else:
-            labels = labels.astype(np.uint8)
-        samples.append(Sample(str(sample_id), image, mask, labels))
+    with PixelNotes(split_dir / "img"):
+        samples = []
+        for sample_id, row in table.iterrows():
+            img_path = split_dir / "img" / f"{split}_{sample_id}.npy"
+            image = as_rgb(read_npy(img_path), img_path)
+            mask = None
+            if seg_dir.is_dir():
+                seg_path = seg_dir / f"{split}_{sample_id}.npy"
+                mask = check_mask(read_npy(seg_path), image, len(classes), seg_path)
+            labels = row.to_numpy()
+            if (labels == -1).any():
+                labels = labels_from_mask(mask, len(classes)) if mask is not None else None
+            else:
+                labels = labels.astype(np.uint8)
+            samples.append(Sample(str(sample_id), image, mask, labels))
     listed = {f"{split}_{i}.npy" for i in table.index}
     extra = sorted(p.name for p in (split_dir / "img").glob("*.npy") if p.name not in listed)
     if extra:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image
@@ -24,13 +25,52 @@ def require_file(path: Path) -> Path:
     return path
 
 
+class PixelNotes:
+    """Collects the pixel conversions of one dataset's images while open (`with
+    PixelNotes(folder):`) and logs each kind once, as a warning naming the folder, how many
+    images and one of them; each message is logged once per process, however often the
+    dataset is read. A conversion outside any PixelNotes is logged for its image."""
+
+    _open: ClassVar[list[PixelNotes]] = []
+    _said: ClassVar[set[str]] = set()
+
+    def __init__(self, source: Path | str) -> None:
+        self.source, self.seen = source, {}
+
+    def __enter__(self) -> PixelNotes:
+        PixelNotes._open.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        PixelNotes._open.remove(self)
+        for what, (count, example) in self.seen.items():
+            warn_once(f"{self.source}: {count} image(s) {what} (e.g. {example})")
+
+    @classmethod
+    def note(cls, source: Path | str, what: str) -> None:
+        """Record that `source` (one image) was converted as `what` says."""
+        if not cls._open:
+            warn_once(f"{source}: image {what}")
+            return
+        seen = cls._open[-1].seen
+        count, example = seen.get(what, (0, Path(str(source)).name))
+        seen[what] = (count + 1, example)
+
+
+def warn_once(message: str) -> None:
+    """Log `message` as a warning, once per process (data is read again and again in a job)."""
+    if message not in PixelNotes._said:
+        PixelNotes._said.add(message)
+        log.warning(message)
+
+
 def as_rgb(image: np.ndarray, source: Path | str) -> np.ndarray:
-    """Turn a grayscale, gray+alpha or RGBA array into H x W x 3 uint8 RGB (logged)."""
+    """Turn a grayscale, gray+alpha or RGBA array into H x W x 3 uint8 RGB (noted)."""
     if image.ndim == 2:
-        log.info("%s: grayscale image converted to RGB", source)
+        PixelNotes.note(source, "grey, repeated to RGB")
         image = np.repeat(image[..., None], 3, axis=2)
     elif image.ndim == 3 and image.shape[2] in (2, 4):
-        log.info("%s: image with alpha channel converted to RGB (alpha dropped)", source)
+        PixelNotes.note(source, "with an alpha channel, dropped")
         image = image[..., :-1]
         if image.shape[2] == 1:
             image = np.repeat(image, 3, axis=2)
@@ -40,35 +80,44 @@ def as_rgb(image: np.ndarray, source: Path | str) -> np.ndarray:
 
 
 def to_uint8(image: np.ndarray, source: Path | str) -> np.ndarray:
-    """Pixels as 8 bits: uint8 as they are; 16-bit images scaled from 0..65535 (logged);
-    floats in 0..1 scaled, in 0..255 kept; booleans 0/255. Other integer types, or floats
-    outside 0..255, are refused: their range cannot be guessed."""
+    """Pixels as 8 bits, one rule for every reader (each conversion noted, see PixelNotes):
+    uint8 as it is; 16-bit scaled from 0..65535 (value / 257), unless no value exceeds 255
+    (8-bit values stored in 16 bits: kept); floats in 0..1 scaled by 255, in 0..255 rounded;
+    booleans 0/255; other integers kept when within 0..255. Anything else (NaN, negative or
+    larger values) is refused with the file named: its range cannot be guessed."""
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.bool_:
+        PixelNotes.note(source, "of booleans, read as 0/255")
         return image.astype(np.uint8) * 255
-    if image.dtype == np.uint16:
-        log.info("%s: 16-bit image scaled to 8 bits (value / 257)", source)
-        return np.round(image / 257.0).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
-        if not np.isfinite(image).all():
-            raise DataError(f"{source}: image holds NaN or infinite values")
-        low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
-        if low >= 0 and high <= 1:
-            return np.round(image * 255).astype(np.uint8)
-        if low >= 0 and high <= 255:
-            return np.round(image).astype(np.uint8)
-        raise DataError(f"{source}: float image values {low:g}..{high:g}; expected 0..1 or 0..255")
-    if (
-        np.issubdtype(image.dtype, np.integer)
-        and image.size
-        and image.min() >= 0
-        and image.max() <= 255
-    ):
+        return _float_to_uint8(image, source)
+    if not np.issubdtype(image.dtype, np.integer):
+        raise DataError(f"{source}: {image.dtype} pixels; expected uint8, uint16 or float")
+    low, high = (int(image.min()), int(image.max())) if image.size else (0, 0)
+    if image.dtype == np.uint16 and high > 255:
+        PixelNotes.note(source, "of 16 bits, scaled to 8 bits (value / 257)")
+        return np.round(image / 257.0).astype(np.uint8)
+    if low >= 0 and high <= 255:
+        PixelNotes.note(source, f"of {image.dtype} holding 0..255, kept as 8 bits")
         return image.astype(np.uint8)
     raise DataError(
-        f"{source}: {image.dtype} image with values outside 0..255; save it as uint8 (or uint16)"
+        f"{source}: {image.dtype} image with values {low}..{high}, outside 0..255; "
+        "save it as uint8 (or uint16)"
     )
+
+
+def _float_to_uint8(image: np.ndarray, source: Path | str) -> np.ndarray:
+    if not np.isfinite(image).all():
+        raise DataError(f"{source}: image holds NaN or infinite values")
+    low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
+    if low >= 0 and high <= 1:
+        PixelNotes.note(source, "of floats in 0..1, scaled to 0..255")
+        return np.round(image * 255).astype(np.uint8)
+    if low >= 0 and high <= 255:
+        PixelNotes.note(source, "of floats in 0..255, rounded to 8 bits")
+        return np.round(image).astype(np.uint8)
+    raise DataError(f"{source}: float image values {low:g}..{high:g}; expected 0..1 or 0..255")
 
 
 def read_image_file(path: Path) -> np.ndarray:
@@ -90,7 +139,7 @@ def pil_to_rgb(img: Image.Image, source: Path | str) -> np.ndarray:
         pixels = to_uint8(_as_uint16(np.asarray(img), source), source)
         return _non_empty(np.repeat(pixels[..., None], 3, axis=2), source)
     if img.mode != "RGB":
-        log.info("%s: %s image converted to RGB", source, img.mode)
+        PixelNotes.note(source, f"in PIL mode {img.mode}, converted to RGB")
         img = img.convert("RGB")
     return _non_empty(np.asarray(img, dtype=np.uint8).copy(), source)
 

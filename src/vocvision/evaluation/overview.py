@@ -36,7 +36,8 @@ def data_overview(
     out.save(
         "sample_images",
         figures.image_grid(rows, titles, train.classes),
-        "Training images chosen to show many classes, with their masks (colour = class).",
+        "Training images chosen to show many classes"
+        + (", with their masks (colour = class)." if has_masks else "."),
     )
     out.save(
         "label_cooccurrence",

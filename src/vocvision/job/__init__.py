@@ -10,11 +10,13 @@ a stage that cannot fit is skipped, and job.json (and so the report) says so.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 from ..api import Run
 from ..config import RunConfig
+from ..data import has_masks
 from ..errors import VocvisionError
 from ..runfolder import JobRecord, JobStage, RunFolder
 from ..submission import Score
@@ -25,6 +27,8 @@ from .stages import STAGES, refresh_report
 
 __all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run", "run_job"]
 TRAINING_STAGES = ("classify", "segment", "baselines")
+NO_MASKS = "the data has image labels only (no masks), so segmentation was not asked for"
+log = logging.getLogger(__name__)
 
 
 def run_job(
@@ -52,10 +56,14 @@ def run_job(
         resume,
     )
     record = JobRecord(budget_s)
-    pending = [name for name in STAGES if name not in PARTS or name in only]
-    for name in STAGES:
-        if name not in pending:
-            record.stages.append(JobStage(name, 0.0, status="not asked", note="left out by --only"))
+    not_asked = {name: "left out by --only" for name in PARTS if name not in only}
+    if "segment" in only and not has_masks(data_dir):
+        not_asked["segment"] = NO_MASKS
+        log.warning("%s: %s", data_dir, NO_MASKS)
+    pending = [name for name in STAGES if name not in not_asked]
+    for name, why in not_asked.items():
+        record.stages.append(JobStage(name, 0.0, status="not asked", note=why))
+    record.stages.sort(key=lambda s: list(STAGES).index(s.name))
     worker = is_worker_process()
     for name in list(pending):
         if worker and name not in TRAINING_STAGES:

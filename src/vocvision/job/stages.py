@@ -73,6 +73,8 @@ def predict(context: JobContext, allotted: float) -> tuple[str, str]:
         context.reporter.update("choosing the labelling rule")
         run.choose_labelling()
     test = run.images("test")
+    if not len(test):
+        return "skipped", "the data has no test images (every image is labelled)"
     context.reporter.update(f"predicting {len(test)} test images")
     predictions = run.predict(split="test")
     if not predictions.masks:

@@ -9,6 +9,7 @@ from .findings import attack_findings, segmentation_findings, study_findings
 from .improvements import classification_improvements, segmentation_improvements
 
 INTERVALS = "intervals: 95 % percentile bootstrap over the images"
+MODEL_WORDS = {"classifier": "a multi-label classifier", "segmenter": "a semantic segmenter"}
 TITLES = (
     "Overview and data",
     "Classification",
@@ -25,9 +26,10 @@ def _figures(folder: RunFolder, evaluation: Evaluation, *names: str) -> list:
 def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -> Section:
     d = evaluation.data
     section = Section(TITLES[0])
+    trained = [MODEL_WORDS[name] for name in MODEL_WORDS if name in evaluation.training]
     section.add(
         Paragraph(
-            f"vocvision trained a multi-label classifier and a semantic segmenter on "
+            f"vocvision trained {' and '.join(trained) or 'no model'} on "
             f"{info.data_dir} ({d['train_images']} training images, {len(d['classes'])} "
             f"classes{'' if d['has_background'] else ', no background class'}) and "
             f"predicted its test split ({d['test_images']} images). The training images were "
@@ -52,8 +54,10 @@ def overview_section(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -
         images = f", {score['images']} images" if score.get("images") else ""
         caption = f"Kaggle mean Dice of submission.csv, test split{images}; {INTERVALS}."
         section.add(scores_table(halves, score.get("intervals"), caption))
-    else:
+    elif folder.layout.submission.is_file():
         section.add(Paragraph("The test answers are hidden: submission.csv is not scored.", True))
+    else:
+        section.add(Paragraph("No submission.csv: its rows need a segmenter's masks.", True))
     job = folder.read_job()
     if job:
         rows = [
@@ -130,7 +134,10 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
     training = evaluation.training.get("segmenter")
     s = evaluation.segmentation
     if training is None:
-        return section.add(Paragraph("No segmenter was trained in this run."))
+        job = folder.read_job()
+        why = [st.note for st in job.stages if st.name == "segment"] if job else []
+        said = f"No segmenter: {why[0]}." if why and why[0] else "No segmenter was trained."
+        return section.add(Paragraph(said[0].upper() + said[1:]))
     c = info.config.segmenter
     views = f"flip + scales {list(c.tta_scales)}" if c.tta_flip else f"scales {list(c.tta_scales)}"
     section.add(

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..config import RunConfig
 from ..data.sample import ImageSet
+from ..errors import VocvisionError
 from ..layout import ModelLayout
 from ..tasks import Task
 from .checkpoints import AtomicCheckpointIO, ResumableCSVLogger, metrics_history, read_checkpoint
@@ -66,7 +67,13 @@ def fit_model(
         c.max_crop_scale,
         config.seed,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    except OSError as err:
+        if err.filename is not None or isinstance(err, VocvisionError):
+            raise
+        # A log write that failed (disk full, file-size limit) names no file: name the folder.
+        raise OSError(err.errno, f"{err.strerror} (writing its logs)", str(layout.root)) from err
     if trainer.is_global_zero:
         chosen = layout.best_checkpoint
         state = read_checkpoint(chosen if chosen.is_file() else layout.last_checkpoint)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
-from ..data.voc import voc_palette
+from ..data.labelmap import voc_palette
 from ..errors import RunFolderError
 from ..fileio import atomic_path, ensure_writable
 from ..runfolder import Predictions
@@ -28,8 +29,9 @@ def check_masks_folder(folder: str | Path, data_dirs: list[Path]) -> Path:
 
 
 def dataset_palette(data_dir: Path) -> list[int]:
-    """The palette of the data's own mask PNGs (VOC layout), else the standard VOC one."""
-    for path in sorted((Path(data_dir) / "SegmentationClass").glob("*.png"))[:1]:
+    """The palette of the data's own mask PNGs (VOC, images + masks), else the VOC one."""
+    found = [sorted((Path(data_dir) / d).glob("*.png"))[:1] for d in ("SegmentationClass", "masks")]
+    for path in found[0] or found[1]:
         with Image.open(path) as png:
             if png.mode == "P" and png.getpalette():
                 palette = png.getpalette()
@@ -39,7 +41,8 @@ def dataset_palette(data_dir: Path) -> list[int]:
 
 def write_mask_pngs(predictions: Predictions, folder: Path, palette: list[int]) -> list[Path]:
     """One `<id>.png` per image in `folder`: a palette PNG of the dataset's mask values
-    (16-bit grey when a value passes 255)."""
+    (16-bit grey when a value passes 255); and the predicted labels as `labels.csv`
+    (`image,labels`, space-separated class names)."""
     written = []
     for image_id, mask in zip(predictions.ids, predictions.masks, strict=True):
         if mask.dtype == np.uint8:
@@ -51,4 +54,8 @@ def write_mask_pngs(predictions: Predictions, folder: Path, palette: list[int]) 
         with atomic_path(path) as tmp:
             png.save(tmp, format="PNG")
         written.append(path)
+    rows = [" ".join(predictions.label_names(i)) for i in range(len(predictions))]
+    table = pd.DataFrame({"image": [f"{i}.png" for i in predictions.ids], "labels": rows})
+    with atomic_path(folder / "labels.csv") as tmp:
+        table.to_csv(tmp, index=False)
     return written

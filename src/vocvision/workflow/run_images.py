@@ -9,10 +9,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data import DataError, ImageSet, Sample, read_split
-from ..data.coco import coco_split_files, is_coco_layout
-from ..data.kaggle import is_kaggle_layout
-from ..data.validation import as_rgb, pil_to_rgb, read_image_file
+from ..data import DataError, ImageSet, Sample, layout_of, read_split
+from ..data.coco import coco_split_files
+from ..data.validation import PixelNotes, as_rgb, pil_to_rgb, read_image_file, warn_once
 from ..errors import RunFolderError
 from ..runfolder import RunInfo
 
@@ -20,14 +19,17 @@ RUN_PARTS = ("train", "val")  # split names that mean the run's own parts of its
 
 
 def default_splits(data_dir: str | Path) -> tuple[str, str]:
-    """(train split, test split): Kaggle `train`/`test`; VOC and COCO `train`/`val` (or
-    `test`)."""
-    if is_kaggle_layout(data_dir):
-        return "train", "test"
-    if is_coco_layout(data_dir):
+    """(train split, test split): VOC and COCO `train`/`val` (or `test` when there is no
+    `val`); the other layouts `train`/`test`."""
+    layout = layout_of(data_dir)
+    if layout == "coco":
         return "train", "val" if coco_split_files(data_dir, "val") else "test"
-    has_val = (Path(data_dir) / "ImageSets" / "Segmentation" / "val.txt").is_file()
-    return "train", "val" if has_val else "test"
+    if layout == "voc":
+        has_val = (Path(data_dir) / "ImageSets" / "Segmentation" / "val.txt").is_file()
+        return "train", "val" if has_val else "test"
+    if layout == "folders" and (Path(data_dir) / "splits" / "val.txt").is_file():
+        return "train", "val"
+    return "train", "test"
 
 
 def read_run_split(info: RunInfo, split: str | None = None, data_dir=None) -> ImageSet:
@@ -38,6 +40,8 @@ def read_run_split(info: RunInfo, split: str | None = None, data_dir=None) -> Im
     split = split or "test"
     if data_dir is not None and Path(data_dir).resolve() != Path(info.data_dir).resolve():
         images = read_split(data_dir, split)
+        if not images.classes:  # images alone: the run's classes
+            return ImageSet(info.classes, images.samples, info.has_background, info.coding)
         check_matches(info, images, Path(data_dir))
         return images
     if split in RUN_PARTS:
@@ -70,10 +74,15 @@ def check_matches(info: RunInfo, images: ImageSet, source: Path) -> None:
             f"{source}: {said[images.has_background]}, the run's data "
             f"{said[info.has_background].replace('has', 'had')}"
         )
-    if images.coding != info.coding:
+    if images.coding.values != info.coding.values:
         raise RunFolderError(
             f"{source}: mask values {images.coding.to_dict()} differ from the run's "
             f"{info.coding.to_dict()}"
+        )
+    if images.coding.ignore != info.coding.ignore:  # the same classes: only unlabelled differs
+        warn_once(
+            f"{source}: ignore value {images.coding.ignore} where the run's data had "
+            f"{info.coding.ignore}; the class values are the same, so the masks are compatible"
         )
 
 
@@ -105,18 +114,19 @@ def images_from(inputs, classes: list[str], has_background: bool = True) -> Imag
     PIL images or image file paths, one of them or a list (ids: the file names' stems,
     else the positions)."""
     samples = []
-    for index, item in enumerate(_as_list(inputs)):
-        if isinstance(item, str | Path):
-            path = Path(item)
-            image, sample_id = read_image_file(path), path.stem
-        elif isinstance(item, Image.Image):
-            image, sample_id = pil_to_rgb(item, f"image {index}"), str(index)
-        else:
-            if isinstance(item, torch.Tensor):  # torchvision's C x H x W
-                item = item.detach().cpu().numpy()
-                item = item.transpose(1, 2, 0) if item.ndim == 3 else item
-            image, sample_id = as_rgb(np.asarray(item), f"image {index}"), str(index)
-        samples.append(Sample(sample_id, image))
+    with PixelNotes("the images given"):
+        for index, item in enumerate(_as_list(inputs)):
+            if isinstance(item, str | Path):
+                path = Path(item)
+                image, sample_id = read_image_file(path), path.stem
+            elif isinstance(item, Image.Image):
+                image, sample_id = pil_to_rgb(item, f"image {index}"), str(index)
+            else:
+                if isinstance(item, torch.Tensor):  # torchvision's C x H x W
+                    item = item.detach().cpu().numpy()
+                    item = item.transpose(1, 2, 0) if item.ndim == 3 else item
+                image, sample_id = as_rgb(np.asarray(item), f"image {index}"), str(index)
+            samples.append(Sample(sample_id, image))
     if not samples:
         raise DataError("no images to predict")
     return ImageSet(classes, samples, has_background)

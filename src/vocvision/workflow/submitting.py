@@ -36,6 +36,26 @@ class Submission:
         return score
 
 
+def check_predictions(predictions: Predictions, info: RunInfo, source: Path) -> None:
+    """Refuse (RunFolderError naming `source`) predictions that are not this run's: other
+    classes, a label matrix or mask list of another length, or other mask values."""
+    n, k = len(predictions.ids), len(info.classes)
+    problem = None
+    if predictions.classes != list(info.classes):
+        problem = f"classes {predictions.classes[:6]} ({len(predictions.classes)}), the run's {k}"
+    elif predictions.labels.shape != (n, k) or predictions.scores.shape != (n, k):
+        problem = f"labels of shape {predictions.labels.shape} for {n} images of {k} classes"
+    elif predictions.masks and len(predictions.masks) != n:
+        problem = f"{len(predictions.masks)} masks for {n} images"
+    elif predictions.masks and predictions.coding.values != info.coding.values:
+        problem = f"mask values {predictions.coding.to_dict()}, the run's {info.coding.to_dict()}"
+    if problem:
+        raise RunFolderError(
+            f"{source}: not this run's predictions ({problem}); predict again: "
+            "vocvision predict RUN"
+        )
+
+
 def write_submission_of(predictions: Predictions, path: str | Path) -> Path:
     """Write `predictions` as submission.csv at `path`, after checking the rows in memory
     (a failure leaves any earlier file untouched)."""
