@@ -321,3 +321,19 @@ def test_adversarial_finetuning_lowers_the_loss_under_attack():
     assert tuned is model and not model.training
     assert any(not torch.equal(w, p) for w, p in zip(weights, model.parameters(), strict=True))
     assert robust_loss() < before
+
+
+def test_generator_under_a_time_limit_trains_fewer_epochs_then_fewer_images():
+    model = _single_label_net()
+    train, goal = _images(48, 32, seed=3), torch.full((48,), 2)
+    unlimited = GeneratorAttack(model, 16 / 255, epochs=40, batch_size=8, targeted=True)
+    assert unlimited.fit(train, goal).trained == {"epochs": 40, "images": 48}
+    limited = GeneratorAttack(
+        model, 16 / 255, epochs=10_000, batch_size=8, targeted=True, max_seconds=0.5
+    ).fit(train, goal)
+    assert limited.trained["epochs"] < 10_000 or limited.trained["images"] < 48
+    assert len(limited.history) == limited.trained["epochs"] >= 5  # min_epochs
+    starved = GeneratorAttack(
+        model, 16 / 255, epochs=20, batch_size=8, targeted=True, max_seconds=1e-6
+    ).fit(train, goal)
+    assert starved.trained == {"epochs": 5, "images": 8}  # the fewest epochs of one batch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import html5lib
@@ -72,16 +73,49 @@ def test_the_report_has_the_five_sections_contents_and_captioned_figures(job):
     assert "Nothing was measured" not in text and "References" in text
 
 
-def test_the_generated_notebook_executes_and_writes_the_submission(job, tmp_path):
+def test_the_job_ran_its_notebook_in_the_template_s_structure(job):
     run, _ = job
-    path = run.notebook()
-    notebook = nbformat.read(path, as_version=4)
-    headings = [c.source for c in notebook.cells if c.cell_type == "markdown"]
-    assert all(any(f"## {s}" in h for h in headings) for s in SECTIONS)
-    assert any(o.get("output_type") == "display_data" for c in notebook.cells
-               if c.cell_type == "code" for o in c.outputs)  # fmt: skip
+    notebook = nbformat.read(run.folder.layout.notebook, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count and c.outputs for c in code)  # none left empty
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert str(run.folder.root) not in code[0].source  # DATA and RUN are relative
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    for heading in ("### 1.1 Deep-learning resources", "### 1.2 The data",
+                    "### 1.3 The Kaggle submission", "### 2.1 From scratch",
+                    "### 2.2 Pretrained", "### 3.1 The model", "### 4.1 Goal",
+                    "### 4.2 Method", "### 4.3 Imperceptibility", "### 4.4 Result",
+                    "### 5.1 Links to the course",
+                    "### 5.2 Real-world computer vision"):  # fmt: skip
+        assert heading in markdown, heading
+    assert re.search(r"### 2\.3 (Improvement|Tried): pretrained", markdown)
+    assert re.search(r"### 3\.2 (Improvement|Tried): .* instead of U-Net from scratch", markdown)
+    encoder = next(c for c in code if "rle_encode(" in c.source)  # 1.3: the encoder, visible
+    printed = "".join(o.get("text", "") for o in encoder.outputs)
+    assert "_classification: " in printed and "_segmentation: " in printed
+
+
+def test_the_report_s_numbers_are_read_from_the_results(job):
+    run, _ = job
+    text = _text(_html(run))
+    evaluation, attacks = run.folder.read_evaluation(), run.folder.read_attacks()
+    ours, baseline = evaluation.classification["summary"]["dice"], evaluation.baselines[
+        "classifier"]["dice"]  # fmt: skip
+    assert f"{ours - baseline:+.3f} per-image Dice over the scratch CNN classifier " \
+           f"({ours:.3f} vs {baseline:.3f}" in text  # fmt: skip
+    for row in (r for r in attacks.rows if r.attack == "generator"):
+        assert f"The {row.model}'s generator reaches the goal ({row.goal}) with a success " \
+               f"of {row.success:.0%} on {row.images} unseen images" in text  # fmt: skip
+    assert "hurts thin structures" not in text  # a claim the run never measured
+
+
+def test_the_notebook_runs_again_from_its_own_folder(job):
+    run, _ = job
+    notebook = nbformat.read(run.folder.layout.notebook, as_version=4)
     run.folder.layout.submission.unlink()
-    NotebookClient(notebook, timeout=600, kernel_name="python3").execute()
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(run.folder.root)}})  # fmt: skip
+    client.execute()
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]  # fmt: skip
     assert not errors

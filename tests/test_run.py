@@ -12,6 +12,7 @@ import torch
 
 import vocvision as vv
 from vocvision import RunConfig
+from vocvision.config import ConfigError
 from vocvision.data import read_split
 from vocvision.inference import predict_masks
 from vocvision.models import Classifier, ProbeClassifier
@@ -154,8 +155,17 @@ def test_attack_suite_writes_results_figures_and_pngs_that_reproduce_it(finished
     run, _ = finished
     results = run.attack(split="val", max_images=4, steps=2, targeted_steps=2, budgets=(2, 8),
                          universal_eps=8 / 255, generator_eps=8 / 255, generator_epochs=1,
-                         defences=True, finetune_epochs=1)  # fmt: skip
+                         goal="square", defences=True, finetune_epochs=1)  # fmt: skip
     names = {(r.model, r.name) for r in results.rows}
+    # the generator's goal was ours, and a targeted PGD for the same goal is its upper bound
+    for model, goal in (("classifier", "add 'square'"), ("segmenter", "all 'square'")):
+        generator = next(r for r in results.rows if r.model == model and r.attack == "generator")
+        bound = next(r for r in results.rows if r.model == model and r.eps_255 == 8
+                     and r.attack == "targeted_pgd")  # fmt: skip
+        assert generator.goal == bound.goal == goal and generator.images == bound.images
+        assert generator.trained_on == "1 epochs of " + generator.trained_on.split(" of ")[1]
+    with pytest.raises(ConfigError, match="attack goal 'squar' is not a class"):
+        run.attack(split="val", max_images=2, generator_eps=8 / 255, goal="squar")
     for model in ("classifier", "segmenter"):
         for attack in ("noise 4/255", "PGD-2 4/255", "universal 8/255",
                        "JPEG q75, adaptive PGD-2 4/255"):  # fmt: skip
@@ -168,7 +178,7 @@ def test_attack_suite_writes_results_figures_and_pngs_that_reproduce_it(finished
     assert [r.name for r in saved.rows] == [r.name for r in results.rows]
     folder = run.folder.layout.attacks_dir
     for png in ("classifier_pgd", "segmenter_targeted", "classifier_generator",
-                "robustness_curves"):  # fmt: skip
+                "segmenter_generator_true_scale", "robustness_curves"):  # fmt: skip
         assert (folder / f"{png}.png").stat().st_size > 1000 and f"{png}.png" in saved.figures
     # The saved 8-bit PNGs are the attacked images: scoring them gives the reported number.
     classifier = run.models.classifier

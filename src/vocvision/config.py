@@ -86,6 +86,12 @@ class RunConfig:
         "Let held-out images decide whether labels fuse the classifier with the segmenter's "
         "class areas.",
     )
+    attack_goal: str | None = setting(
+        None,
+        "The attack generator's goal, a class name: the classifier adds it to every image, "
+        "the segmenter paints every pixel with it (default: the rarest class; background).",
+        legacy={4: None},
+    )
     gate_segmentation: bool = setting(
         False,
         "Restrict masks to the classes the classifier predicts (helped a weak segmenter, "

@@ -266,12 +266,13 @@ class Run(RunViews):
         """Measure what the report shows (see `vocvision.evaluation`)."""
         return evaluate(self.folder, self.info, self.models, self._baselines)
 
-    def report(self, measure: bool = True) -> Path:
+    def report(self, measure: bool = True, execute_s: float | None = None) -> Path:
         """Evaluate the run (unless `measure` is False: render the saved records again) and
-        write report.html and report.ipynb; returns the report's path."""
+        write report.html and report.ipynb (executed, each cell within `execute_s` seconds,
+        when given); returns the report's path."""
         if measure or self.folder.read_evaluation() is None:
             self.evaluate()
-        write_notebook(self.folder)
+        write_notebook(self.folder, execute_s)
         return write_report(self.folder)
 
     def notebook(self) -> Path:

@@ -19,6 +19,7 @@ class to the MSRC probe classifier's outputs: see the README's attack table):
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 import torch.nn.functional as F
@@ -95,6 +96,10 @@ class GeneratorAttack(Attack):
         start_scale: the eps curriculum's start, as a multiple of eps (down to 1 by half-way).
         width: the generator's base channel count.
         crop_size: train on random square crops of this size (fully convolutional victims).
+        max_seconds: a time limit for `fit`: the first step is timed, and when `epochs` over
+            all images would not fit, it trains fewer epochs (down to `min_epochs`), then on
+            fewer images (a random subset, at least one batch). `trained` says what it did.
+        min_epochs: the fewest epochs a time limit may leave.
         seed: initialisation, shuffling, flipping and cropping seed.
 
     Shapes: `fit` takes images N x 3 x H x W and targets as the objective takes them; the
@@ -120,15 +125,18 @@ class GeneratorAttack(Attack):
         start_scale: float = 2.0,
         width: int = 16,
         crop_size: int | None = None,
+        max_seconds: float | None = None,
+        min_epochs: int = 5,
         seed: int = 0,
         **options,
     ) -> None:
         super().__init__(model, eps, norm, **options)
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.start_scale, self.seed, self.width = start_scale, seed, width
-        self.crop_size = crop_size
+        self.crop_size, self.max_seconds, self.min_epochs = crop_size, max_seconds, min_epochs
         self.generator: PerturbationGenerator | None = None  # built by fit, at the images' size
         self.history: list[float] = []  # mean training loss per epoch
+        self.trained = {"epochs": 0, "images": 0}  # what fit did (after a time limit)
 
     def delta(
         self, images: torch.Tensor, eps: float, offset: tuple[int, int] | None = None
@@ -148,32 +156,61 @@ class GeneratorAttack(Attack):
             [{"params": network}, {"params": [self.generator.pattern], "lr": 10 * self.lr}],
             lr=self.lr,
         )
-        total = self.epochs * math.ceil(len(images) / self.batch_size)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
-        step = 0
         with frozen(self.model):
-            for _ in range(self.epochs):
+            epochs, images, targets = self._fitting(images, targets, generator, optimizer)
+            total = epochs * math.ceil(len(images) / self.batch_size)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
+            step = 0
+            for _ in range(epochs):
                 losses = []
                 for chunk in torch.randperm(len(images), generator=generator).split(
                     self.batch_size
                 ):
-                    x, y = images[chunk], targets[chunk]
-                    x, y = random_mirror(x, y, generator)
-                    offset = None
-                    if self.crop_size is not None:
-                        x, y, offset = _random_crop(x, y, self.crop_size, generator)
                     scale = max(1.0, self.start_scale - (self.start_scale - 1) * step / (total / 2))
-                    adversarial = (x + self.delta(x, self.eps * scale, offset)).clamp(0, 1)
-                    loss = -self.loss(self.model(adversarial), y).mean()
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+                    losses.append(
+                        self._step(images[chunk], targets[chunk], scale, generator, optimizer)
+                    )
                     scheduler.step()
-                    losses.append(float(loss.detach()))
                     step += 1
                 self.history.append(sum(losses) / len(losses))
+        self.trained = {"epochs": epochs, "images": len(images)}
         self.generator.eval()
         return self
+
+    def _step(self, x, y, scale: float, generator, optimizer) -> float:
+        """One optimiser step on a batch (mirrored, cropped); its loss."""
+        x, y = random_mirror(x, y, generator)
+        offset = None
+        if self.crop_size is not None:
+            x, y, offset = _random_crop(x, y, self.crop_size, generator)
+        adversarial = (x + self.delta(x, self.eps * scale, offset)).clamp(0, 1)
+        loss = -self.loss(self.model(adversarial), y).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    def _fitting(self, images, targets, generator, optimizer):
+        """(epochs, images, targets) that fit `max_seconds`, from timed warm-up steps (real
+        steps at the curriculum's start: they are not wasted)."""
+        if self.max_seconds is None:
+            return self.epochs, images, targets
+        batch = torch.arange(min(self.batch_size, len(images)))
+        started = time.perf_counter()
+        for _ in range(2):  # the second step is timed: the first pays one-off allocations
+            lap = time.perf_counter()
+            self._step(images[batch], targets[batch], self.start_scale, generator, optimizer)
+        per_image = (time.perf_counter() - lap) / len(batch)
+        seconds = self.max_seconds - (time.perf_counter() - started)
+        fewest = min(self.min_epochs, self.epochs)
+        epochs = min(self.epochs, math.floor(seconds / (per_image * len(images))))
+        if epochs >= fewest:
+            return epochs, images, targets
+        count = max(len(batch), math.floor(seconds / (per_image * fewest)))
+        if count >= len(images):
+            return fewest, images, targets
+        keep = torch.randperm(len(images), generator=generator)[:count]
+        return fewest, images[keep], targets[keep]
 
     @torch.no_grad()
     def perturb(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,7 @@ TRAINING_OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "precision": (("precision",), str),
     "max_train_images": (("max_train_images",), int),
     "self_train": (("segmenter.self_train",), bool),
+    "attack_goal": (("attack_goal",), str),
 }
 
 

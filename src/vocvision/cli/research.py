@@ -65,6 +65,13 @@ def attack(
             help=f"Generator training epochs (default per model: {GENERATOR_SETTINGS}).", min=1
         ),
     ] = None,
+    goal: Annotated[
+        str | None,
+        typer.Option(
+            help="The generator's goal, a class name: the classifier adds it, the segmenter "
+            "paints every pixel with it (default: the rarest class; background)."
+        ),
+    ] = None,
     defences: Annotated[
         bool, typer.Option(help="Also JPEG/blur (adaptive too) and adversarial fine-tuning.")
     ] = False,
@@ -86,6 +93,7 @@ def attack(
         universal_eps=universal / 255 if universal else None,
         generator_eps=generator / 255 if generator else None,
         generator_epochs=generator_epochs,
+        goal=goal,
         defences=defences,
         models=tuple(model or ("classifier", "segmenter")),
     )

@@ -45,7 +45,7 @@ def evaluate(
     train = read_split(info.data_dir, info.train_split)
     test = read_split(info.data_dir, info.test_split)
     answers, predictions, where = _answered(folder, info, models, test)
-    found, baseline = baseline_scores(folder, answers, baselines)
+    found, baseline = baseline_scores(folder, answers, baselines, info, out)
     classification = segmentation = None
     comparisons: dict = {}
     if models.classifier:

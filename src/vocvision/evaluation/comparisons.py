@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import figures
 from ..data import ImageSet
 from ..inference import LabellingRule
 from ..metrics import (
@@ -17,15 +18,21 @@ from ..runfolder import RunFolder, RunInfo
 from ..workflow.baselines import BASELINES
 from ..workflow.predicting import predict_images
 from ..workflow.trained import TrainedModels, load_models
+from .baseline_facts import baseline_facts
 from .mask_report import image_dice
 
 
 def baseline_scores(
-    folder: RunFolder, answers: ImageSet, loaded: dict[str, TrainedModels] | None = None
+    folder: RunFolder,
+    answers: ImageSet,
+    loaded: dict[str, TrainedModels] | None,
+    run_info: RunInfo,
+    out: figures.FigureFolder,
 ) -> tuple[dict, dict]:
     """The summary metrics of each trained baseline (RUN/baselines/<model>) on `answers`
-    (`loaded`: baselines already in memory, by model name), and by model name what its
-    comparison needs per image (classifier: Dice; segmenter: pixel confusions)."""
+    (`loaded`: baselines already in memory, by model name) with its training facts
+    (`baseline_facts`), and by model name what its comparison needs per image (classifier:
+    Dice; segmenter: pixel confusions)."""
     found, per_image = {}, {}
     for name, (label, _) in BASELINES.items():
         baseline = RunFolder(folder.layout.baseline(name))
@@ -40,10 +47,12 @@ def baseline_scores(
             truth = answers.label_matrix()
             m = classification_metrics(predictions.scores, truth, predictions.labels)
             found[name] = {"label": label, **{k: m[k] for k in ("dice", "mAP", "f1_macro")}}
+            found[name] |= baseline_facts(baseline, name, run_info, out)
             per_image[name] = dice_per_image(predictions.labels, truth)
         elif all(s.mask is not None for s in answers.samples):
             masks = predictions.label_masks()
             found[name] = {"label": label, **_mask_summary(masks, answers)}
+            found[name] |= baseline_facts(baseline, name, run_info, out)
             per_image[name] = image_confusions(masks, answers)
     return found, per_image
 

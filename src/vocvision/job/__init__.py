@@ -16,11 +16,12 @@ from pathlib import Path
 
 from ..api import Run
 from ..config import RunConfig
-from ..data import has_masks
+from ..data import has_masks, read_split
 from ..errors import VocvisionError
 from ..runfolder import JobRecord, JobStage, RunFolder
 from ..submission import Score
 from ..training import is_worker_process
+from ..workflow.robustness.suite import check_goal
 from .context import JobContext
 from .schedule import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
 from .stages import STAGES, refresh_report
@@ -60,6 +61,8 @@ def run_job(
     if "segment" in only and not has_masks(data_dir):
         not_asked["segment"] = NO_MASKS
         log.warning("%s: %s", data_dir, NO_MASKS)
+    if context.config.attack_goal and "attack" in only:  # a typo found now, not after training
+        check_goal(context.config.attack_goal, read_split(data_dir, "train").classes)
     pending = [name for name in STAGES if name not in not_asked]
     for name, why in not_asked.items():
         record.stages.append(JobStage(name, 0.0, status="not asked", note=why))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+from ..report.notebook import notebook_ran
 from ..training import EpochBudget, is_worker_process, main_process_decides, trained_epochs
 from ..workflow.baselines import BASELINES
+from ..workflow.robustness import AttackSettings
 from ..workflow.robustness.plan import plan_attacks
 from ..workflow.run_training import train_run
 from .context import JobContext
@@ -91,7 +95,8 @@ def attack(context: JobContext, allotted: float) -> tuple[str, str]:
         return "skipped", f"{allotted:.0f} s left: too little to attack"
     run = context.run
     val, train = run.images("val"), run.images("train")
-    plan = plan_attacks(run.models, allotted, len(val), len(train))
+    base = AttackSettings(goal=context.config.attack_goal)
+    plan = plan_attacks(run.models, allotted, len(val), len(train), base)
     if plan.settings is None:
         return "skipped", "; ".join(plan.skipped)
     context.reporter.update(f"attacking {plan.settings.max_images} validation images")
@@ -104,8 +109,13 @@ def report(context: JobContext, allotted: float) -> tuple[str, str]:
     if context.info is None:
         return "skipped", "no model was trained"
     context.reporter.update("evaluating and writing the report")
-    context.run.report()
-    return "done", "report.html and report.ipynb"
+    started = time.perf_counter()
+    context.run.evaluate()
+    left = allotted - (time.perf_counter() - started)
+    context.reporter.update("running the notebook")
+    context.run.report(measure=False, execute_s=max(30.0, left))
+    ran = notebook_ran(context.folder.layout.notebook)
+    return "done", f"report.html and report.ipynb ({'run' if ran else 'not run: see the log'})"
 
 
 def refresh_report(context: JobContext) -> None:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from ..errors import RunFolderError
 from ..runfolder import RunFolder
+from .attack_section import attack_section
 from .discussion import discussion_section
 from .document import Document
-from .sections import (
-    attack_section,
-    classification_section,
-    overview_section,
-    segmentation_section,
-)
+from .model_sections import classification_section, segmentation_section
+from .overview_section import overview_section
 
 
 def build_document(folder: RunFolder) -> Document:
@@ -26,7 +23,7 @@ def build_document(folder: RunFolder) -> Document:
             overview_section(folder, info, evaluation),
             classification_section(folder, evaluation),
             segmentation_section(folder, info, evaluation),
-            attack_section(folder),
+            attack_section(folder, info),
             discussion_section(evaluation, folder.read_attacks()),
         ],
     )

@@ -48,7 +48,9 @@ def attack_findings(results: AttackResults) -> list[str]:
             continue
         first = rows[0]
         lines.append(
-            f"The {model}'s clean {first.metric} is {first.clean:.3f} on {first.images} images."
+            f"The {model}'s clean {first.metric} is {first.clean:.3f} on these {first.images} "
+            "images at its input size, without test-time views: a different subset and "
+            "resolution from the scores of the sections above, so the numbers differ."
         )
         plain = [r for r in rows if not r.curve and not r.defence]
         noise = next((r for r in plain if r.attack == "noise"), None)
@@ -66,6 +68,13 @@ def attack_findings(results: AttackResults) -> list[str]:
                 lines.append(
                     f"{r.name}: fooling rate {r.fooling_rate:.0%}, {r.metric} ratio {r.ratio:.0%}."
                 )
+                if r.attack == "universal" and noise and r.ratio >= noise.ratio - 0.02:
+                    lines.append(
+                        f"The universal perturbation did no better than random noise (which "
+                        f"leaves {noise.ratio:.0%} at {noise.eps_255:g}/255): one pattern for "
+                        "every image found no weakness the images share, unlike the "
+                        "per-image attacks."
+                    )
         for r in (r for r in rows if r.defence):
             lines.append(f"{r.name}: {r.metric} {r.adversarial:.3f} ({r.ratio:.0%} of clean).")
         if any(r.defence and r.adaptive is False for r in rows):

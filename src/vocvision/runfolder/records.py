@@ -13,11 +13,16 @@ import pandas as pd
 from ..config import RunConfig
 from ..data.sample import MaskCoding
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Each schema's default settings, as `defaults_digest` prints them. A test fails when the
 # defaults change and SCHEMA_VERSION does not move: bump it, add the new digest, and give
 # each changed or added setting `legacy={old schema: the value runs of it used}`.
-DEFAULTS_DIGESTS = {2: "c1ee343fa073b807", 3: "4fcfdb4af52635c8", 4: "6af8c443b811d631"}
+DEFAULTS_DIGESTS = {
+    2: "c1ee343fa073b807",
+    3: "4fcfdb4af52635c8",
+    4: "6af8c443b811d631",
+    5: "3961e1cbda8498a9",
+}
 
 
 def defaults_digest() -> str:
@@ -133,6 +138,7 @@ class AttackRow:
     curve: bool = False
     fit_seconds: float | None = None
     train_loss: list[float] = field(default_factory=list)
+    trained_on: str | None = None  # what a learnt attack saw, e.g. "8 epochs of 64 images"
 
     @property
     def name(self) -> str:

@@ -116,10 +116,11 @@ class ClassificationTask(Task):
         # the one delta sooner (MSRC-v2 val fooling rate at 10/255: 0.74 vs 0.64).
         return self.objective(kappa=1.0)
 
-    def generator_goal(self, train_truth, own_train, truth, own):
-        """Add the class in the fewest training images to whatever the model sees, keeping
-        its other labels; only images whose prediction lacks the class count."""
-        k = int(train_truth.sum(0).argmin())
+    def generator_goal(self, train_truth, own_train, truth, own, target=None):
+        """Add the class `target` (default: the one in the fewest training images, the
+        hardest to fake) to whatever the model sees, keeping its other labels; only images
+        whose prediction lacks the class count."""
+        k = self.classes.index(target) if target else int(train_truth.sum(0).argmin())
         train_goal, goal = own_train.clone(), own.clone()
         train_goal[:, k] = goal[:, k] = 1
         keep = own[:, k] == 0

@@ -135,10 +135,18 @@ class SegmentationTask(Task):
         # perturbation does not have (MSRC-v2 val fooling rate at 10/255: 0.68 vs 0.60).
         return self.objective(weighting="cospgd")
 
-    def generator_goal(self, train_truth, own_train, truth, own):
-        """Every labelled pixel background, on every image."""
+    def generator_goal(self, train_truth, own_train, truth, own, target=None):
+        """Every labelled pixel of every image becomes the class `target` (default:
+        background, the goal that makes objects vanish)."""
         keep = torch.ones(len(truth), dtype=torch.bool)
-        return self.goal(train_truth).targets, self.goal(truth), keep
+        if not target or target == "background":
+            return self.goal(train_truth).targets, self.goal(truth), keep
+        k = self.classes.index(target) + 1  # 0 is background
+
+        def painted(t: torch.Tensor) -> torch.Tensor:
+            return torch.where(t == IGNORE_INDEX, t, torch.full_like(t, k))
+
+        return painted(train_truth), AttackGoal(painted(truth), f"all '{target}'"), keep
 
     def generator_objective(self) -> PixelCrossEntropy:
         return self.objective(weighting="cospgd")

@@ -147,10 +147,12 @@ class Task(ABC):
         own_train: torch.Tensor,
         truth: torch.Tensor,
         own: torch.Tensor,
+        target: str | None = None,
     ) -> tuple[torch.Tensor, AttackGoal, torch.Tensor]:
         """A trained generator's goal: (its training targets, the goal on the attacked
         images, which of those count), from the truth of the training and the attacked
-        images and the model's own predictions on them (`as_targets` form)."""
+        images and the model's own predictions on them (`as_targets` form), towards the
+        class named `target` (None: the task's default)."""
 
     @abstractmethod
     def generator_objective(self) -> Objective:

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from ...attacks import GeneratorAttack, UniversalPerturbation
+from ...attacks import PGD, GeneratorAttack, UniversalPerturbation
 from ...attacks.measure import outputs
 from ...runfolder import AttackRow
 from ..trained import TrainedModel
@@ -52,31 +52,40 @@ def universal_row(
     return row
 
 
-def generator_row(
+def generator_rows(
     victim: TrainedModel,
     train: tuple[torch.Tensor, torch.Tensor],
     ids: list[str],
     images: torch.Tensor,
     truth: torch.Tensor,
     eps: float,
-    epochs: int | None,
     out: AttackOutputs,
-) -> AttackRow:
+    epochs: int | None = None,
+    max_seconds: float | None = None,
+    target: str | None = None,
+    pgd_steps: int = 20,
+) -> list[AttackRow]:
     """A perturbation generator trained on the `train` (images, truth) for the task's
     generator goal (classifier: add the rarest class; segmenter: all background), scored on
-    the `images` it never saw (those the goal counts). Training follows
-    `GENERATOR_SETTINGS` for the task, with `epochs` if given."""
+    the `images` it never saw (those the goal counts), towards the class `target` if given.
+    Training follows `GENERATOR_SETTINGS` for the task, with `epochs` if given, within
+    `max_seconds` if given (fewer epochs, then fewer images). A targeted PGD of `pgd_steps`
+    for the same goal on the same images is its upper bound (a per-image optimisation
+    instead of one forward pass); the rows are [generator, PGD]."""
     task, (train_images, train_truth) = victim.task, train
     own_train, own = (
         task.as_targets(task.decide(outputs(victim.model, x))) for x in (train_images, images)
     )
-    train_goal, goal, keep = task.generator_goal(train_truth, own_train, truth, own)
+    train_goal, goal, keep = task.generator_goal(train_truth, own_train, truth, own, target)
     settings = GENERATOR_SETTINGS[task.name] | ({"epochs": epochs} if epochs is not None else {})
     objective = task.generator_objective()
     started = time.perf_counter()
-    attack = GeneratorAttack(victim.model, eps, targeted=True, objective=objective, **settings)
+    attack = GeneratorAttack(
+        victim.model, eps, targeted=True, objective=objective, max_seconds=max_seconds, **settings
+    )
     attack.fit(train_images, train_goal)
     fit_seconds = time.perf_counter() - started
+    trained_on = f"{attack.trained['epochs']} epochs of {attack.trained['images']} images"
     adversarial, seconds = timed(attack, images[keep], truth[keep])
     row = measure(
         victim,
@@ -90,14 +99,50 @@ def generator_row(
         goal=goal.description,
         fit_seconds=fit_seconds,
         train_loss=attack.history,
+        trained_on=trained_on,
     )
+    x, goal_targets = images[keep], goal.targets[keep]
+    upper = _upper_bound(victim, x, truth[keep], goal_targets, goal.description, eps, pgd_steps)
     kept = [i for i, k in zip(ids, keep.tolist(), strict=True) if k]
-    out.save(
-        f"{task.name}_generator",
-        example_figure(
-            victim, kept, images[keep], adversarial, f"generator: {goal.description}", 6
-        ),
-        f"A perturbation generator trained on the training images ({goal.description}, "
-        f"{eps * 255:g}/255), applied to images it never saw.",
+    _pictures(out, victim, kept, x, adversarial, goal.description, trained_on, eps)
+    return [row, upper]
+
+
+def _upper_bound(victim, images, truth, goal_targets, goal: str, eps: float, steps: int):
+    """A targeted PGD for the generator's goal on the same images: each image optimised
+    on its own, the best the budget allows, against which the generator is judged."""
+    task = victim.task
+    attack = PGD(victim.model, eps, steps=steps, targeted=True, objective=task.objective())
+    adversarial, seconds = timed(attack, images, goal_targets)
+    return measure(
+        victim,
+        "targeted_pgd",
+        eps,
+        images,
+        adversarial,
+        truth,
+        seconds,
+        goal_targets,
+        steps=steps,
+        goal=goal,
     )
-    return row
+
+
+def _pictures(
+    out: AttackOutputs, victim, ids, images, adversarial, goal: str, trained_on: str, eps: float
+) -> None:
+    """The generator's example figure and one clean/attacked pair at true scale."""
+    name = victim.task.name
+    out.save(
+        f"{name}_generator",
+        example_figure(victim, ids, images, adversarial, f"generator: {goal}", 6),
+        f"A perturbation generator trained on training images ({trained_on}; {goal}, "
+        f"{eps * 255:g}/255), applied to validation images it never saw.",
+    )
+    out.save_pair(
+        f"{name}_generator_true_scale",
+        images[0],
+        adversarial[0],
+        f"Clean (left) and generator-attacked (right) image {ids[0]} at true scale, one "
+        f"pixel per pixel, not amplified: the perturbation is at most {eps * 255:g}/255.",
+    )

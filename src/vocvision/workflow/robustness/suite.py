@@ -25,7 +25,7 @@ from ...runfolder import AttackResults, AttackRow, RunFolder
 from ..trained import TrainedModel, TrainedModels
 from .defended import defence_rows
 from .gradient import curve_rows, gradient_rows
-from .learned import generator_row, universal_row
+from .learned import generator_rows, universal_row
 from .measuring import measure
 from .outputs import AttackOutputs
 
@@ -55,6 +55,8 @@ class AttackSettings:
     universal_images: int | None = None  # learn on the first N training images (None: all)
     generator_eps: float | None = None
     generator_epochs: int | None = None
+    generator_seconds: float | None = None  # each generator's training time limit
+    goal: str | None = None  # the generator's goal class (None: each task's default)
     defences: bool = False
     finetune_epochs: int = 2
     models: tuple[str, ...] = ("classifier", "segmenter")
@@ -96,7 +98,7 @@ def attack_run(
     """Run the suite on `models` over `images` (the first `max_images`; `split` names them)
     and, for the attacks that learn, `train`; write and return the results."""
     s = settings
-    _check_attackable(models, images, split, s.models)
+    _check_attackable(models, images, split, s.models, s.goal)
     if s.max_images is not None:
         images = images.subset(range(min(s.max_images, len(images))))
     out = AttackOutputs(folder.layout.attacks_dir)
@@ -123,14 +125,23 @@ def attack_run(
     return results
 
 
+def check_goal(goal: str | None, classes: list[str]) -> None:
+    """Raise ConfigError unless the attack goal `goal` names one of `classes` (or is
+    'background', the segmenter's default)."""
+    if goal and goal != "background" and goal not in classes:
+        raise ConfigError(f"attack goal '{goal}' is not a class of the data: {classes}")
+
+
 def _check_attackable(
-    models: TrainedModels, images: ImageSet, split: str, names: tuple[str, ...]
+    models: TrainedModels, images: ImageSet, split: str, names: tuple[str, ...], goal=None
 ) -> None:
     """Before any work: the run has one of the models asked for, and `images` the answers
     to score those it has against."""
     present = [name for name in names if name in models]
     if not present:
         raise RunFolderError(f"the run has no trained {' or '.join(names)} to attack")
+    for name in present:
+        check_goal(goal, models[name].task.classes)
     for name in present:
         dense = models[name].task.dense  # a segmenter is scored on masks, a classifier on labels
         unanswered = [s.id for s in images.samples if (s.mask if dense else s.labels) is None]
@@ -162,9 +173,19 @@ def _model_rows(
         learn_on = learnt[0][: s.universal_images]
         rows.append(universal_row(victim, learn_on, x, truth, s.universal_eps, s.universal_epochs))
     if s.generator_eps and learnt:
-        rows.append(
-            generator_row(
-                victim, learnt, images.ids, x, truth, s.generator_eps, s.generator_epochs, out
+        rows.extend(
+            generator_rows(
+                victim,
+                learnt,
+                images.ids,
+                x,
+                truth,
+                s.generator_eps,
+                out,
+                epochs=s.generator_epochs,
+                max_seconds=s.generator_seconds,
+                target=s.goal,
+                pgd_steps=s.targeted_steps,
             )
         )
     if s.defences:
