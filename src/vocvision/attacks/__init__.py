@@ -1,6 +1,6 @@
 """Adversarial attacks on our classifiers and segmenters: `attack(images, targets) -> images`.
 
-One attack per module over one base class (`base.Attack`, which documents the threat model),
+One attack per module over one base class (`attack.Attack`, which documents the threat model),
 each optimising an `Objective` (`objectives`: the multi-label margin, per-pixel cross-entropy
 with SegPGD / CosPGD weights, single-label cross-entropy); `measure` puts image sets into a
 model's pixel space and measures the perturbations.

@@ -7,7 +7,7 @@ Design choices against the ways plain autoencoders fail (it still falls short of
 class to the MSRC probe classifier's outputs: see the README's attack table):
 - the output is a perturbation, not an image: delta = eps * tanh(h) (L-inf) or
   eps * h / |h| (L2), so the budget holds by construction and the net only learns a pattern;
-- the loss is the attack's own clipped margin (see `base`), so images that already reach
+- the loss is the attack's own clipped margin (see `objectives`), so images that already reach
   the goal stop dominating and the net spends its capacity on the hard ones;
 - a curriculum over eps: training starts at `start_scale` x eps, where the goal is easy and
   gradients are informative, and shrinks to eps by half-way;

@@ -3,7 +3,7 @@
 Random start inside the ball (uniform for L-inf; a random direction and radius for L2), a
 step size `alpha` (default 2.5 * eps / steps, so the walk can cross the ball), optionally
 decayed by cosine over the steps so the last steps refine instead of bouncing. With
-`weighting="segpgd"` or `"cospgd"` this is SegPGD / CosPGD for segmenters (see `base`).
+`weighting="segpgd"` or `"cospgd"` this is SegPGD / CosPGD for segmenters (see `objectives`).
 
 Best iterate (on by default): each step's gradient is taken at the 8-bit image the attack
 would return, and each image keeps the iterate that got most of its outputs where the

@@ -4,7 +4,7 @@ image set, learnt on training images and then added, unchanged, to unseen ones.
 Found by stochastic projected gradient ascent on delta itself (the SGD-UAP of Shafahi et al.
 2020): each mini-batch's summed gradient moves delta one signed step (L-inf) or one normalised
 step (L2), then delta is projected back into the eps-ball. The per-image objective is clipped
-(see `base`), so images that are already fooled stop steering delta and the set's remaining
+(see `objectives`), so images that are already fooled stop steering delta and the set's remaining
 images get the budget. The step size decays by cosine so the last epochs refine. Each
 mini-batch is mirrored with probability 1/2 (`flip`): on the MSRC-v2 probe classifier
 (10/255, kappa 1) delta fooled 90 % of its training images but 74 % of unseen ones without

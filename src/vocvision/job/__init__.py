@@ -3,7 +3,7 @@
 Stages, in order: classify, segment (train the two models), baselines (the from-scratch
 classifier and U-Net), predict (the test split, submission.csv, its score), attack (the suite
 on the validation part, as much of it as fits), report (evaluation, report.html,
-report.ipynb). Each stage gets its share of the time still left (`budget.STAGE_SHARES`);
+report.ipynb). Each stage gets its share of the time still left (`schedule.STAGE_SHARES`);
 training fits its epochs to that share, the attack suite its images and optional attacks;
 a stage that cannot fit is skipped, and job.json (and so the report) says so.
 """

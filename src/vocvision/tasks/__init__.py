@@ -1,4 +1,4 @@
-"""Task objects: what the classifier and the segmenter are for (see `base.Task`)."""
+"""Task objects: what the classifier and the segmenter are for (see `task.Task`)."""
 
 from __future__ import annotations
 
