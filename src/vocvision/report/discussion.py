@@ -159,8 +159,15 @@ def _labelling(e: Evaluation) -> str | None:
         f"{rule.get('chosen_on') or 'validation part'}; on the "
         f"{e.split} that gives a per-image Dice of {c['summary']['dice']:.3f}, against "
         f"{c['dice_at_half']:.3f} for the classifier's probabilities at 0.5. The competition "
-        "scores every image's label set with Dice, so a threshold tuned for that metric, on "
-        "images the model did not train on, is part of the model."
+        "scores every image's label set with Dice, so the threshold is chosen for that metric "
+        "on images the model did not train on"
+        + (
+            "; here that choice paid off."
+            if (e.comparisons.get("labelling") or {}).get("verdict") == "better"
+            else "; here it did not beat 0.5 beyond the noise of the evaluation images: the "
+            "images that chose it and the ones that score it disagree about where the cut "
+            "should be."
+        )
     )
 
 
