@@ -21,7 +21,7 @@ td.n{text-align:right}caption{caption-side:bottom;color:#555;
 font-size:.9em;text-align:left;padding-top:.3em}figure{margin:1.2em 0}img{max-width:100%}
 figcaption{color:#444;font-size:.92em}.note{color:#555;font-size:.9em}
 .improvement{border-left:4px solid #3a9a4a;background:#eef8ef;padding:.4em .8em}
-nav ol{columns:2}"""
+nav>ol{columns:2}nav>ol>li{break-inside:avoid}"""
 
 
 def _anchor(title: str) -> str:
