@@ -10,7 +10,7 @@ import onnx
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
-from test_run import tiny_config
+from tiny import tiny_config
 
 import vocvision as vv
 from vocvision.app import serve

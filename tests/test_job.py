@@ -10,7 +10,7 @@ import html5lib
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from test_run import tiny_config
+from tiny import tiny_config
 from typer.testing import CliRunner
 
 import vocvision as vv

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from test_bad_inputs import run_cli
-from test_run import tiny_config
+from tiny import tiny_config
 
 import vocvision as vv
 from vocvision.data import (
@@ -273,6 +273,8 @@ def test_the_whole_job_on_a_labels_csv_set_says_what_ran(kaggle_dir, tmp_path):
     assert run.folder.trained_models(run.info) == ("classifier",)
     page = run.folder.layout.report.read_text()
     assert "vocvision trained a multi-label classifier on" in page
-    assert "No segmenter: the data has image labels only (no masks), so segmentation was not " \
+    assert (
+        "No segmenter: the data has image labels only (no masks), so segmentation was not "
         "asked for." in page
+    )
     assert "No submission.csv" in page

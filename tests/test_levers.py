@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from test_run import tiny_config
+from tiny import tiny_config
 
 from vocvision.config import ConfigError
 from vocvision.data import DataError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_run import tiny_config
+from tiny import tiny_config
 from typer.testing import CliRunner
 
 import vocvision as vv

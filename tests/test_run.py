@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tiny import tiny_config
 
 import vocvision as vv
-from vocvision import RunConfig
 from vocvision.config import ConfigError
 from vocvision.data import read_split
 from vocvision.inference import predict_masks
@@ -19,14 +19,6 @@ from vocvision.models import Classifier, ProbeClassifier
 from vocvision.runfolder import RunFolder
 from vocvision.runfolder.records import SCHEMA_VERSION
 from vocvision.submission import validate_submission
-
-
-def tiny_config(epochs: int = 1, method: str = "probe") -> RunConfig:
-    config = RunConfig(val_fraction=0.25, accelerator="cpu", devices="1")
-    for task in (config.classifier, config.segmenter):
-        task.image_size, task.epochs, task.batch_size = 64, epochs, 8
-    config.classifier.method, config.classifier.folds = method, 3
-    return config
 
 
 @pytest.fixture(scope="module")

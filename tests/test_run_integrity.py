@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
-from test_run import tiny_config
+from tiny import tiny_config
 
 import vocvision as vv
 from vocvision.config import ConfigError
@@ -249,7 +249,7 @@ import os, signal, sys
 import lightning as L
 from vocvision.workflow.run_training import train_run
 sys.path.insert(0, {tests!r})
-from test_run import tiny_config
+from tiny import tiny_config
 
 class Kill(L.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, index):
@@ -308,7 +308,7 @@ DDP = """
 import sys
 import vocvision as vv
 sys.path.insert(0, {tests!r})
-from test_run import tiny_config
+from tiny import tiny_config
 
 config = tiny_config(1, "finetune")
 config.devices = sys.argv[2]
@@ -346,7 +346,7 @@ import vocvision as vv
 from vocvision.job.schedule import Budget
 from vocvision.training import is_worker_process
 sys.path.insert(0, {tests!r})
-from test_run import tiny_config
+from tiny import tiny_config
 
 if is_worker_process():  # a worker whose own clock says the budget is spent
     Budget.allot = lambda self, stage, pending: 0.0

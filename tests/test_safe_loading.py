@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 import torch
-from test_run import tiny_config
+from tiny import tiny_config
 
 import vocvision as vv
 from vocvision.errors import ModelFileError

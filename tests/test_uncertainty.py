@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_run import tiny_config
+from tiny import tiny_config
 
 import vocvision as vv
 from vocvision.metrics import confusion_matrix, segmentation_metrics
