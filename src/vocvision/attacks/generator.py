@@ -27,6 +27,8 @@ from torch import nn
 
 from .attack import Attack, frozen, random_mirror, spatially
 
+MIN_EPOCHS = 5  # the fewest epochs a time limit leaves (`min_epochs`' default)
+
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
@@ -126,7 +128,7 @@ class GeneratorAttack(Attack):
         width: int = 16,
         crop_size: int | None = None,
         max_seconds: float | None = None,
-        min_epochs: int = 5,
+        min_epochs: int = MIN_EPOCHS,
         seed: int = 0,
         **options,
     ) -> None:

@@ -175,7 +175,7 @@ def _source_splits(
     train = read_split(source, train_split)
     if layout == "kaggle":
         test = read_answered_split(source, "test") or read_split(source, "test")
-    elif layout in ("voc", "coco") and not _has_split(source, layout, test_split):
+    elif layout in ("voc", "coco") and not has_split(source, test_split, layout):
         return train, None
     else:
         test = read_split(source, test_split)
@@ -186,10 +186,15 @@ def _source_splits(
     return train, test if len(test) else None
 
 
-def _has_split(source: Path, layout: str, split: str) -> bool:
+def has_split(root: str | Path, split: str, layout: str | None = None) -> bool:
+    """Whether a layout that lists its splits in files (VOC, COCO, images + masks with
+    splits/) has `split`; False for the others."""
+    root, layout = Path(root), layout or layout_of(root)
     if layout == "coco":
-        return coco_split_files(source, split) is not None
-    return (source / "ImageSets" / "Segmentation" / f"{split}.txt").is_file()
+        return coco_split_files(root, split) is not None
+    if layout == "voc":
+        return (root / "ImageSets" / "Segmentation" / f"{split}.txt").is_file()
+    return layout == "folders" and (root / "splits" / f"{split}.txt").is_file()
 
 
 def _write_voc(train: ImageSet, test: ImageSet | None, root: Path) -> None:

@@ -65,11 +65,14 @@ class Labelmap:
         return [c for i, c in enumerate(self.names) if i != self.background]
 
     @property
+    def foreground_values(self) -> list[int]:
+        """The mask values of the classes, background excluded (ours 1..K, in order)."""
+        return [v for i, v in enumerate(self.mask_values) if i != self.background]
+
+    @property
     def coding(self) -> MaskCoding:
-        values = self.mask_values
-        background = None if self.background is None else values[self.background]
-        foreground = [v for i, v in enumerate(values) if i != self.background]
-        return MaskCoding((background, *foreground), self.ignore)
+        background = None if self.background is None else self.mask_values[self.background]
+        return MaskCoding((background, *self.foreground_values), self.ignore)
 
     def to_dict(self) -> dict:
         spec = {"classes": list(self.names), "background": self.background,
@@ -86,11 +89,10 @@ class Labelmap:
         """Source mask values -> ours (0 = background, 1..K, 255 = ignore); values that name
         no class map to a sentinel `check_mask` reports (`_check_values` names them first)."""
         lut = np.full(256, 254, dtype=np.int64)
-        values = self.mask_values
-        foreground = [v for i, v in enumerate(values) if i != self.background]
+        foreground = self.foreground_values
         lut[foreground] = np.arange(1, len(foreground) + 1)
         if self.background is not None:
-            lut[values[self.background]] = 0
+            lut[self.mask_values[self.background]] = 0
         if self.ignore is not None:
             lut[self.ignore] = IGNORE_INDEX
         return lut

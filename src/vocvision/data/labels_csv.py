@@ -97,9 +97,12 @@ def write_labels_csv(images: ImageSet, root: str | Path, hide_labels: bool = Fal
             Image.fromarray(sample.image).save(tmp, format="PNG")
     if hide_labels:
         return
-    rows = [
-        {"image": f"{s.id}.png", "labels": " ".join(np.asarray(images.classes)[s.labels > 0])}
-        for s in images.samples
-    ]
-    with atomic_path(root / LABELS_FILE) as tmp:
-        pd.DataFrame(rows, columns=["image", "labels"]).to_csv(tmp, index=False)
+    names = [list(np.asarray(images.classes)[s.labels > 0]) for s in images.samples]
+    write_labels_table(root / LABELS_FILE, [f"{i}.png" for i in images.ids], names)
+
+
+def write_labels_table(path: Path, files: list[str], labels: list[list[str]]) -> None:
+    """A labels.csv at `path`: each image file with its class names, space-separated."""
+    table = pd.DataFrame({"image": files, "labels": [" ".join(names) for names in labels]})
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

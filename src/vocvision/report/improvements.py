@@ -9,6 +9,7 @@ from itertools import pairwise
 
 from ..runfolder import Evaluation
 from .document import Bullets, Improvement, Paragraph, Section
+from .findings import METRIC_NAMES
 
 
 def marked(
@@ -67,21 +68,30 @@ def baseline_notes(baseline: dict) -> list:
     return blocks
 
 
+def _against_baseline(
+    e: Evaluation, model: str, ours: float, metric: str, what: str, new: str
+) -> list[Section]:
+    """The subsection comparing the `model` (`ours` on `metric`) with its from-scratch
+    baseline, if one was trained: the paired verdict, what differs, whether it converged."""
+    baseline = e.baselines.get(model)
+    if not baseline:
+        return []
+    block = marked(
+        what,
+        METRIC_NAMES[metric],
+        ours,
+        baseline[metric],
+        f"the {baseline['label']}",
+        e.comparisons.get(f"{model}_pretrained"),
+    )
+    return [comparison_section(new, baseline["label"], block).add(*baseline_notes(baseline))]
+
+
 def classification_improvements(e: Evaluation, training: dict) -> list[Section]:
     c, sections = e.classification, []
-    baseline = e.baselines.get("classifier")
-    if baseline:
-        what = f"pretrained backbone ({training['backbone']}, {training['method']})"
-        block = marked(
-            what,
-            "per-image Dice",
-            c["summary"]["dice"],
-            baseline["dice"],
-            f"the {baseline['label']}",
-            e.comparisons.get("classifier_pretrained"),
-        )
-        sub = comparison_section(f"pretrained {training['backbone']}", baseline["label"], block)
-        sections.append(sub.add(*baseline_notes(baseline)))
+    what = f"pretrained backbone ({training['backbone']}, {training['method']})"
+    new = f"pretrained {training['backbone']}"
+    sections += _against_baseline(e, "classifier", c["summary"]["dice"], "dice", what, new)
     rule = e.labelling or {}
     if "dice_at_half" in c and rule.get("chosen_on"):
         fused = rule.get("fusion_area_scale") is not None
@@ -102,20 +112,9 @@ def classification_improvements(e: Evaluation, training: dict) -> list[Section]:
 
 def segmentation_improvements(e: Evaluation, training: dict) -> list[Section]:
     s, sections = e.segmentation, []
-    baseline = e.baselines.get("segmenter")
-    if baseline:
-        what = f"pretrained encoder ({training['arch']} over {training['backbone']})"
-        block = marked(
-            what,
-            "mIoU",
-            s["summary"]["mIoU"],
-            baseline["mIoU"],
-            f"the {baseline['label']}",
-            e.comparisons.get("segmenter_pretrained"),
-        )
-        new = f"{training['arch']} over a pretrained {training['backbone']}"
-        sub = comparison_section(new, baseline["label"], block)
-        sections.append(sub.add(*baseline_notes(baseline)))
+    what = f"pretrained encoder ({training['arch']} over {training['backbone']})"
+    new = f"{training['arch']} over a pretrained {training['backbone']}"
+    sections += _against_baseline(e, "segmenter", s["summary"]["mIoU"], "mIoU", what, new)
     views = list((s.get("views") or {}).items())
     for (old_name, old), (new_name, new) in pairwise(views):
         added = new_name.removeprefix(old_name).strip(" +") or new_name

@@ -192,8 +192,6 @@ def write_notebook(folder: RunFolder, execute_s: float | None = None) -> Path:
     notebook already there has (from its last run). Returns its path."""
     path = folder.layout.notebook
     notebook = build_notebook(folder)
-    if path.is_file() and not execute_s:
-        _keep_outputs(notebook, path)
     if execute_s:
         executed = copy.deepcopy(notebook)
         why = execute_notebook(executed, folder, execute_s)
@@ -201,6 +199,8 @@ def write_notebook(folder: RunFolder, execute_s: float | None = None) -> Path:
             notebook = executed
         else:
             log.warning("report.ipynb written without running it: %s", why)
+    elif path.is_file():
+        _keep_outputs(notebook, path)
     write_text(path, nbformat.writes(notebook))
     return path
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from ..data.labelmap import voc_palette
+from ..data.labels_csv import LABELS_FILE, write_labels_table
 from ..errors import RunFolderError
 from ..fileio import atomic_path, ensure_writable
 from ..runfolder import Predictions
@@ -30,8 +30,8 @@ def check_masks_folder(folder: str | Path, data_dirs: list[Path]) -> Path:
 
 def dataset_palette(data_dir: Path) -> list[int]:
     """The palette of the data's own mask PNGs (VOC, images + masks), else the VOC one."""
-    found = [sorted((Path(data_dir) / d).glob("*.png"))[:1] for d in ("SegmentationClass", "masks")]
-    for path in found[0] or found[1]:
+    first = [sorted((Path(data_dir) / d).glob("*.png"))[:1] for d in ("SegmentationClass", "masks")]
+    for path in first[0] or first[1]:
         with Image.open(path) as png:
             if png.mode == "P" and png.getpalette():
                 palette = png.getpalette()
@@ -54,8 +54,6 @@ def write_mask_pngs(predictions: Predictions, folder: Path, palette: list[int]) 
         with atomic_path(path) as tmp:
             png.save(tmp, format="PNG")
         written.append(path)
-    rows = [" ".join(predictions.label_names(i)) for i in range(len(predictions))]
-    table = pd.DataFrame({"image": [f"{i}.png" for i in predictions.ids], "labels": rows})
-    with atomic_path(folder / "labels.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    names = [predictions.label_names(i) for i in range(len(predictions))]
+    write_labels_table(folder / LABELS_FILE, [f"{i}.png" for i in predictions.ids], names)
     return written

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data import DataError, ImageSet, Sample, layout_of, read_split
-from ..data.coco import coco_split_files
+from ..data import DataError, ImageSet, Sample, read_split
+from ..data.convert import has_split
 from ..data.validation import PixelNotes, as_rgb, pil_to_rgb, read_image_file, warn_once
 from ..errors import RunFolderError
 from ..runfolder import RunInfo
@@ -19,17 +19,9 @@ RUN_PARTS = ("train", "val")  # split names that mean the run's own parts of its
 
 
 def default_splits(data_dir: str | Path) -> tuple[str, str]:
-    """(train split, test split): VOC and COCO `train`/`val` (or `test` when there is no
-    `val`); the other layouts `train`/`test`."""
-    layout = layout_of(data_dir)
-    if layout == "coco":
-        return "train", "val" if coco_split_files(data_dir, "val") else "test"
-    if layout == "voc":
-        has_val = (Path(data_dir) / "ImageSets" / "Segmentation" / "val.txt").is_file()
-        return "train", "val" if has_val else "test"
-    if layout == "folders" and (Path(data_dir) / "splits" / "val.txt").is_file():
-        return "train", "val"
-    return "train", "test"
+    """(train split, test split): `train` and `val` where the layout lists a `val` split
+    (VOC, COCO, images + masks with splits/), else `train` and `test`."""
+    return "train", "val" if has_split(data_dir, "val") else "test"
 
 
 def read_run_split(info: RunInfo, split: str | None = None, data_dir=None) -> ImageSet:

@@ -39,22 +39,10 @@ def gradient_rows(
         rows.append(measure(victim, name, eps, images, adversarial, truth, seconds, **extra))
     pgd_images = adversarial
     goal = task.goal(truth)
-    attack = PGD(model, eps, steps=targeted_steps, targeted=True, objective=objective)
-    adversarial, seconds = timed(attack, images, goal.targets)
-    rows.append(
-        measure(
-            victim,
-            "targeted_pgd",
-            eps,
-            images,
-            adversarial,
-            truth,
-            seconds,
-            goal.targets,
-            steps=targeted_steps,
-            goal=goal.description,
-        )
+    row, adversarial = targeted_pgd_row(
+        victim, images, truth, goal.targets, goal.description, eps, targeted_steps
     )
+    rows.append(row)
     out.images(f"{task.name}_pgd", ids, pgd_images)
     budget = f"{eps * 255:g}/255"
     out.save(
@@ -69,6 +57,27 @@ def gradient_rows(
         f"Targeted PGD-{targeted_steps} on the {task.name} at {budget}, goal: {goal.description}.",
     )
     return rows, pgd_images
+
+
+def targeted_pgd_row(
+    victim: TrainedModel,
+    images: torch.Tensor,
+    truth: torch.Tensor,
+    goal_targets: torch.Tensor,
+    goal: str,
+    eps: float,
+    steps: int,
+) -> tuple[AttackRow, torch.Tensor]:
+    """A targeted PGD of `steps` towards `goal_targets` (described as `goal`) at `eps`:
+    its row and its adversarial images."""
+    objective = victim.task.objective()
+    attack = PGD(victim.model, eps, steps=steps, targeted=True, objective=objective)
+    adversarial, seconds = timed(attack, images, goal_targets)
+    row = measure(
+        victim, "targeted_pgd", eps, images, adversarial, truth, seconds, goal_targets,
+        steps=steps, goal=goal,
+    )  # fmt: skip
+    return row, adversarial
 
 
 def curve_rows(

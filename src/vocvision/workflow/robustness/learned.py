@@ -7,10 +7,11 @@ import time
 
 import torch
 
-from ...attacks import PGD, GeneratorAttack, UniversalPerturbation
+from ...attacks import GeneratorAttack, UniversalPerturbation
 from ...attacks.measure import outputs
 from ...runfolder import AttackRow
 from ..trained import TrainedModel
+from .gradient import targeted_pgd_row
 from .measuring import measure, timed
 from .outputs import AttackOutputs
 from .pictures import example_figure
@@ -102,30 +103,12 @@ def generator_rows(
         trained_on=trained_on,
     )
     x, goal_targets = images[keep], goal.targets[keep]
-    upper = _upper_bound(victim, x, truth[keep], goal_targets, goal.description, eps, pgd_steps)
+    # the upper bound: a targeted PGD for the same goal, each image optimised on its own
+    upper, _ = targeted_pgd_row(victim, x, truth[keep], goal_targets, goal.description, eps,
+                                pgd_steps)  # fmt: skip
     kept = [i for i, k in zip(ids, keep.tolist(), strict=True) if k]
     _pictures(out, victim, kept, x, adversarial, goal.description, trained_on, eps)
     return [row, upper]
-
-
-def _upper_bound(victim, images, truth, goal_targets, goal: str, eps: float, steps: int):
-    """A targeted PGD for the generator's goal on the same images: each image optimised
-    on its own, the best the budget allows, against which the generator is judged."""
-    task = victim.task
-    attack = PGD(victim.model, eps, steps=steps, targeted=True, objective=task.objective())
-    adversarial, seconds = timed(attack, images, goal_targets)
-    return measure(
-        victim,
-        "targeted_pgd",
-        eps,
-        images,
-        adversarial,
-        truth,
-        seconds,
-        goal_targets,
-        steps=steps,
-        goal=goal,
-    )
 
 
 def _pictures(

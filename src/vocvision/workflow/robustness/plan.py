@@ -9,12 +9,12 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from ...attacks.generator import MIN_EPOCHS
 from ..trained import TrainedModels
 from .learned import GENERATOR_SETTINGS
 from .suite import AttackSettings
 
 FORWARD = 1 / 3  # a forward pass, in gradient steps
-MIN_GENERATOR_EPOCHS = 5  # GeneratorAttack's default `min_epochs`
 
 
 @dataclass
@@ -112,5 +112,5 @@ def _generator_costs(
         crop, size = settings.get("crop_size"), models[name].task.input_size
         per_image = 2 * cost * (1.0 if crop is None else min(1.0, (crop / size) ** 2))
         full += per_image * settings["epochs"] * train_images
-        least += per_image * MIN_GENERATOR_EPOCHS * min(16, train_images)
+        least += per_image * MIN_EPOCHS * min(16, train_images)
     return full, least
