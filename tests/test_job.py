@@ -105,7 +105,8 @@ def test_the_report_s_numbers_are_read_from_the_results(job):
            f"({ours:.3f} vs {baseline:.3f}" in text  # fmt: skip
     for row in (r for r in attacks.rows if r.attack == "generator"):
         assert f"The {row.model}'s generator reaches the goal ({row.goal}) with a success " \
-               f"of {row.success:.0%} on {row.images} unseen images" in text  # fmt: skip
+               f"of {row.success:.0%} ({row.clean_success:.0%} before the attack) on " \
+               f"{row.images} unseen images" in text  # fmt: skip
     assert "hurts thin structures" not in text  # a claim the run never measured
 
 

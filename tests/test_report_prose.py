@@ -59,3 +59,8 @@ def test_the_limits_count_the_comparisons_that_did_not_hold():
     one_not = held | {"z": {"verdict": "within noise"}}
     assert "2 held up under a paired bootstrap and are marked as improvements; the other " \
            "one did not" in _text(_evaluation([5] * 5, one_not))  # fmt: skip
+
+
+def test_a_targeted_success_comes_with_what_the_clean_images_already_met():
+    rows = _results(_row("targeted_pgd", 0.5, success=0.9, clean_success=0.7, goal="x", steps=20))
+    assert "PGD-20 targeted (x) 4/255: targeted success 90% (70% clean)." in attack_findings(rows)

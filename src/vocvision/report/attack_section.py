@@ -72,9 +72,9 @@ def _method(results: AttackResults, generators: list[AttackRow]) -> Section:
     sub.add(Paragraph(f"Threat model: {results.threat_model}.", True))
     if generators:
         trained = "; ".join(
-            f"the {r.model}'s: {r.trained_on} in {r.fit_seconds:.0f} s" for r in generators
+            f"the {r.model}'s {r.trained_on} in {r.fit_seconds:.0f} s" for r in generators
         )
-        sub.add(Paragraph(f"{GENERATOR} Training ({trained})."))
+        sub.add(Paragraph(f"{GENERATOR} In this run's time share they trained {trained}."))
     sub.add(
         Paragraph(
             "Around it, the suite measures random noise of the same budget (the baseline "
@@ -129,10 +129,15 @@ def _result(folder: RunFolder, results: AttackResults, generators: list[AttackRo
             ),
             None,
         )
+        before = (
+            f" ({generator.clean_success:.0%} before the attack)"
+            if generator.clean_success is not None
+            else ""
+        )
         text = (
             f"The {generator.model}'s generator reaches the goal ({generator.goal}) with a "
-            f"success of {generator.success:.0%} on {generator.images} unseen images, in one "
-            f"forward pass ({generator.seconds_per_image * 1000:.0f} ms per image)"
+            f"success of {generator.success:.0%}{before} on {generator.images} unseen images, "
+            f"in one forward pass ({generator.seconds_per_image * 1000:.0f} ms per image)"
         )
         if bound is not None:
             text += (

@@ -63,8 +63,8 @@ def discussion_section(evaluation: Evaluation, attacks: AttackResults | None) ->
 
 REAL_WORLD = (
     "Driving: segmentation of road scenes (CamVid, Cityscapes) is what a car's perception "
-    "does per frame; the classes that are weakest here, thin and small ones, are the poles, "
-    "signs and pedestrians that matter most there.",
+    "does per frame; there the thin and small classes (poles, signs, pedestrians) matter "
+    "most, so the weakest classes of section 3 are where to look first.",
     "Medicine: a U-Net was first built for microscopy; with a few hundred labelled scans, "
     "transfer from pretrained encoders and honest intervals on small validation sets are "
     "the rule, as in this run.",
@@ -159,8 +159,8 @@ def _labelling(e: Evaluation) -> str | None:
         f"{rule.get('chosen_on') or 'validation part'}; on the "
         f"{e.split} that gives a per-image Dice of {c['summary']['dice']:.3f}, against "
         f"{c['dice_at_half']:.3f} for the classifier's probabilities at 0.5. The competition "
-        "scores every image's label set with Dice, so the threshold is chosen for that metric "
-        "on images the model did not train on"
+        "scores every image's label set with Dice, so the rule (the threshold, and whether to "
+        "fuse) is chosen for that metric on images the model did not train on"
         + (
             "; here that choice paid off."
             if (e.comparisons.get("labelling") or {}).get("verdict") == "better"

@@ -63,7 +63,8 @@ def attack_findings(results: AttackResults) -> list[str]:
             )
         for r in plain:
             if r.success is not None:
-                lines.append(f"{r.name}: targeted success {r.success:.0%}.")
+                before = "" if r.clean_success is None else f" ({r.clean_success:.0%} clean)"
+                lines.append(f"{r.name}: targeted success {r.success:.0%}{before}.")
             elif r.attack in ("universal", "transfer"):
                 lines.append(
                     f"{r.name}: fooling rate {r.fooling_rate:.0%}, {r.metric} ratio {r.ratio:.0%}."

@@ -95,9 +95,7 @@ def classification_improvements(e: Evaluation, training: dict) -> list[Section]:
     rule = e.labelling or {}
     if "dice_at_half" in c and rule.get("chosen_on"):
         fused = rule.get("fusion_area_scale") is not None
-        what = _labelling_words(rule["chosen_on"]) + (
-            " (fused with the segmenter's class areas)" if fused else ""
-        )
+        what = _labelling_words(rule["chosen_on"], fused)
         block = marked(
             what,
             "per-image Dice",
@@ -106,7 +104,8 @@ def classification_improvements(e: Evaluation, training: dict) -> list[Section]:
             "the classifier at threshold 0.5",
             e.comparisons.get("labelling"),
         )
-        sections.append(comparison_section("a tuned labelling", "threshold 0.5", block))
+        new = "labels fused with the segmenter's class areas" if fused else "a tuned threshold"
+        sections.append(comparison_section(new, "the classifier alone at 0.5", block))
     return sections
 
 
@@ -127,8 +126,9 @@ def segmentation_improvements(e: Evaluation, training: dict) -> list[Section]:
     return sections
 
 
-def _labelling_words(chosen_on: str) -> str:
+def _labelling_words(chosen_on: str, fused: bool) -> str:
+    how = "labelling fused with the segmenter's class areas" if fused else "labelling"
     given = {"given": "the threshold given to submit", "configured": "the configured threshold"}
     if chosen_on in given:
-        return f"labelling at {given[chosen_on]}"
-    return f"labelling chosen on the {chosen_on}"
+        return f"{how} at {given[chosen_on]}"
+    return f"{how}, chosen on the {chosen_on}"

@@ -130,6 +130,7 @@ class AttackRow:
     seconds_per_image: float
     images: int
     success: float | None = None
+    clean_success: float | None = None  # how much of the goal the clean images already meet
     steps: int | None = None
     goal: str | None = None
     source: str | None = None

@@ -52,6 +52,7 @@ def measure(
         ratio=adv / clean if clean else float("nan"),
         fooling_rate=task.fooling_rate(clean_pred, adv_pred),
         success=None if goal_targets is None else task.success(adv_pred, goal_targets),
+        clean_success=None if goal_targets is None else task.success(clean_pred, goal_targets),
         seconds_per_image=seconds / max(1, len(images)),
         images=len(images),
         **perturbation_stats(adversarial, images),
