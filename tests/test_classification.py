@@ -23,6 +23,7 @@ from vocvision.metrics import classification_metrics
 from vocvision.models import Classifier, ProbeClassifier, load_pretrained
 from vocvision.report.findings import study_findings
 from vocvision.runfolder import RunFolder
+from vocvision.task_settings import TaskConfig
 from vocvision.tasks import ClassificationTask
 from vocvision.tasks.losses import classification_loss, positive_weights
 from vocvision.training import TaskModule, fit_probe, read_oof
@@ -117,10 +118,11 @@ def test_two_stage_training_keeps_the_backbone_frozen_first(tmp_path):
     images = make_synthetic(16, seed=0, size=(48, 48))
     config = RunConfig(accelerator="cpu", devices="1")
     c = config.classifier
+    # pretrained weights: an encoder from random weights is never frozen (frozen_epochs)
     c.method, c.pretrained, c.backbone, c.freeze_epochs = (
         "finetune",
-        "none",
-        "vocvision_scratch_cnn",
+        "package",
+        "tf_efficientnet_lite0",
         1,
     )
     L.seed_everything(0, verbose=False)
@@ -136,7 +138,8 @@ def test_two_stage_training_keeps_the_backbone_frozen_first(tmp_path):
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(module, datamodule=ImageSetDataModule(images, images, 32, 8))
+    data = ImageSetDataModule(images, images, TaskConfig(image_size=32, batch_size=8))
+    trainer.fit(module, datamodule=data)
     after = module.model.backbone.state_dict()
     assert all(torch.equal(backbone_before[k], after[k]) for k in after)  # BN stats too
     assert not torch.equal(head_before, module.model.head[1].weight)

@@ -45,8 +45,9 @@ def test_every_stage_ran_in_its_share_and_the_job_is_recorded(job):
     assert all(s.status == "done" for s in record.stages)
     assert sum(s.seconds for s in record.stages) < record.budget_s
     assert score is not None and run.folder.layout.submission.is_file()
-    for name in ("classifier", "segmenter"):  # the from-scratch baselines, each a run
-        assert (run.folder.layout.baseline(name) / name / "model.safetensors").is_file()
+    for name, model in (("classifier", "classifier"), ("segmenter", "segmenter"),
+                        ("unet_pretrained", "segmenter")):  # the baselines, each a run  # fmt: skip
+        assert (run.folder.layout.baseline(name) / model / "model.safetensors").is_file()
     assert run.folder.read_attacks().rows
 
 
@@ -68,7 +69,7 @@ def test_the_report_has_the_five_sections_contents_and_captioned_figures(job):
     # each comparison with a baseline is marked by its paired bootstrap: an improvement,
     # within noise, or no improvement
     marks = ("Improvement", "Within noise", "No improvement")
-    for what in ("pretrained backbone", "pretrained encoder", "dense CRF"):
+    for what in ("pretrained backbone", "pretrained encoder alone", "dense CRF"):
         assert any(f"{mark}: {what}" in text for mark in marks), what
     assert "Nothing was measured" not in text and "References" in text
 
@@ -89,7 +90,12 @@ def test_the_job_ran_its_notebook_in_the_template_s_structure(job):
                     "### 5.2 Real-world computer vision"):  # fmt: skip
         assert heading in markdown, heading
     assert re.search(r"### 2\.3 (Improvement|Tried): pretrained", markdown)
-    assert re.search(r"### 3\.2 (Improvement|Tried): .* instead of U-Net from scratch", markdown)
+    # the segmenter against the same-recipe U-Net over its encoder, which against the U-Net
+    # from scratch measures the encoder alone
+    assert re.search(
+        r"### 3\.2 (Improvement|Tried): .* instead of U-Net over the pretrained encoder", markdown
+    )
+    assert re.search(r"### 3\.3 (Improvement|Tried): a pretrained .* instead of random", markdown)
     encoder = next(c for c in code if "rle_encode(" in c.source)  # 1.3: the encoder, visible
     printed = "".join(o.get("text", "") for o in encoder.outputs)
     assert "_classification: " in printed and "_segmentation: " in printed
@@ -103,6 +109,10 @@ def test_the_report_s_numbers_are_read_from_the_results(job):
         "classifier"]["dice"]  # fmt: skip
     assert f"{ours - baseline:+.3f} per-image Dice over the scratch CNN classifier " \
            f"({ours:.3f} vs {baseline:.3f}" in text  # fmt: skip
+    unet = {name: evaluation.baselines[name]["mIoU"] for name in ("unet_pretrained", "segmenter")}
+    gain = unet["unet_pretrained"] - unet["segmenter"]
+    assert f"{gain:+.3f} mIoU over random weights ({unet['unet_pretrained']:.3f} vs " \
+           f"{unet['segmenter']:.3f}" in text  # fmt: skip
     for row in (r for r in attacks.rows if r.attack == "generator"):
         assert f"The {row.model}'s generator reaches the goal ({row.goal}) with a success " \
                f"of {row.success:.0%} ({row.clean_success:.0%} before the attack) on " \

@@ -6,17 +6,20 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from tiny import tiny_config
 
 from vocvision.config import ConfigError
 from vocvision.data import DataError
-from vocvision.data.sample import IGNORE_INDEX
+from vocvision.data.sample import IGNORE_INDEX, ImageSet, Sample
 from vocvision.inference.resampling import argmax_at
 from vocvision.layout import ModelLayout
+from vocvision.task_settings import TaskConfig
 from vocvision.tasks.losses import SegmentationLoss, ohem_cross_entropy
 from vocvision.training import EpochBudget, epoch_callbacks, fresh_budgets, read_checkpoint
+from vocvision.training.loaders import EpochSchedule, ImageSetDataModule
 from vocvision.workflow.run_training import train_run
 
 
@@ -101,7 +104,7 @@ def test_self_training_needs_test_images_and_one_device(kaggle_dir, tmp_path):
 class _Trainer:
     """What EpochBudget reads of a Lightning trainer: 10 steps per epoch, 100 epochs."""
 
-    current_epoch, sanity_checking = 0, False
+    current_epoch, sanity_checking, datamodule = 0, False, None
     strategy = SimpleNamespace(broadcast=lambda value, src: value)
 
     def __init__(self) -> None:
@@ -116,12 +119,14 @@ class _Trainer:
         return 10 * self.fit_loop.max_epochs
 
 
-def _planned_epochs(budget: EpochBudget, monkeypatch, fit_starts: float, *epoch_ends: float) -> int:
+def _planned_epochs(budget: EpochBudget, monkeypatch, fit_starts: float, *epoch_ends: float,
+                    schedule: EpochSchedule | None = None) -> int:  # fmt: skip
     """The epochs `budget` plans for a 100-epoch fit started at `fit_starts` whose epochs end
-    (training and validation) at the clock readings `epoch_ends`."""
+    (training and validation) at the clock readings `epoch_ends` (their costs: `schedule`)."""
     clock = iter([fit_starts, *epoch_ends])
     monkeypatch.setattr(epoch_callbacks.time, "perf_counter", lambda: next(clock))
     trainer = _Trainer()
+    trainer.datamodule = SimpleNamespace(schedule=schedule)
     module = SimpleNamespace(schedule={"total_steps": 1000})
     budget.on_train_start(trainer, module)
     for epoch in range(len(epoch_ends)):
@@ -153,3 +158,34 @@ def test_the_budget_plans_again_on_the_second_epochs_time(monkeypatch):
     assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 10.0, 120.0) == 2
     # never above the fit's own epochs, and no third plan
     assert _planned_epochs(EpochBudget(10_000), monkeypatch, 0.0, 200.0, 210.0, 900.0) == 100
+
+
+def test_the_budget_weighs_small_crop_and_frozen_epochs_by_their_cost(monkeypatch):
+    # The first epoch ran on 192 px crops (0.5625 of a 256 px epoch's pixels) in 10 s: a
+    # full one takes 17.8 s. Of 7 epochs the first 4 are small: 3 more small and 3 full
+    # ones take 83 s of the 90 s left; 8 would take 101 s.
+    schedule = EpochSchedule(256, 192, small_share=0.5, epochs=100)
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 10.0, schedule=schedule) == 7
+    assert schedule.epochs == 7 and schedule.side(3) == 192 and schedule.side(4) == 256
+    # a frozen first epoch costs 0.6 of a full one: 10 s frozen, 16.7 s each after
+    frozen = EpochSchedule(256, epochs=100, frozen_epochs=1)
+    assert _planned_epochs(EpochBudget(100), monkeypatch, 0.0, 10.0, schedule=frozen) == 6
+    # validation costs the same in every epoch: of a 10 s small-crop epoch that validated
+    # for 5 s, a full-size epoch takes 8.9 + 5 s, so 8 fit where 7 did above
+    schedule = EpochSchedule(256, 192, small_share=0.5, epochs=100)
+    assert epoch_callbacks._epochs_that_fit(0, 5.0, 5.0, 90.0, 100, schedule) == 8
+
+
+def test_early_epochs_train_on_smaller_crops_and_a_frozen_encoder_only_when_pretrained():
+    image, mask = np.zeros((40, 50, 3), np.uint8), np.zeros((40, 50), np.uint8)
+    images = ImageSet(["a"], [Sample(str(i), image, mask, np.ones(1)) for i in range(8)])
+    config = TaskConfig(image_size=64, epochs=4, batch_size=4, progressive_scale=0.5)
+    loader = ImageSetDataModule(images, images, config).train_dataloader()
+    sides = []
+    for epoch in range(4):
+        loader.sampler.set_epoch(epoch)
+        sides.append(next(iter(loader))["image"].shape[-1])
+    assert sides == [32, 32, 64, 64]
+    assert TaskConfig(epochs=8, freeze_epochs=3).frozen_epochs == 2  # a quarter at most
+    assert TaskConfig(epochs=8, freeze_epochs=3, pretrained="none").frozen_epochs == 0
+    assert TaskConfig(image_size=100, progressive_scale=1.0).progressive_size is None

@@ -33,6 +33,7 @@ def test_one_job_loads_each_model_once(kaggle_dir, tmp_path, monkeypatch):
         "job/segmenter": 1,
         "job/baselines/classifier/classifier": 1,
         "job/baselines/segmenter/segmenter": 1,
+        "job/baselines/unet_pretrained/segmenter": 1,
     }
 
 

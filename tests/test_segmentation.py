@@ -22,6 +22,7 @@ from vocvision.inference import predict_masks
 from vocvision.metrics import segmentation_metrics
 from vocvision.models import Segmenter
 from vocvision.models.segmenter import ABSENT_LOGIT
+from vocvision.task_settings import TaskConfig
 from vocvision.tasks import SegmentationTask, build_task
 from vocvision.tasks.losses import SegmentationLoss, pixel_class_weights
 from vocvision.training import TaskModule
@@ -179,7 +180,8 @@ def test_schedulers_train_and_move_the_learning_rate(scheduler):
     trainer = L.Trainer(max_epochs=4, accelerator="cpu", logger=False, callbacks=[Record()],
                         enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False)  # fmt: skip
-    trainer.fit(module, datamodule=ImageSetDataModule(images, images, 32, 4))
+    data = ImageSetDataModule(images, images, TaskConfig(image_size=32, batch_size=4))
+    trainer.fit(module, datamodule=data)
     assert len(rates) == 4 and all(np.isfinite(rates))
     if scheduler == "onecycle":
         assert rates[-1] < rates[0] / 10  # anneals to far below the start
@@ -462,7 +464,7 @@ def test_training_validation_miou_is_the_evaluation_steps_on_the_same_masks(tmp_
     config = RunConfig().set("segmenter.pretrained=none").for_labels(binary=False)
     task = build_task("segmenter", images.classes, config)
     module = TaskModule(task, task.build_model(), task.training_loss(images))
-    data = ImageSetDataModule(images, images, 32, 4)
+    data = ImageSetDataModule(images, images, TaskConfig(image_size=32, batch_size=4))
     trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
                         enable_model_summary=False)  # fmt: skip
     logged = trainer.validate(module, datamodule=data, verbose=False)[0]["val/mIoU"]

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import ConfigError, check, check_devices, declared, setting
+from .settings import ConfigError, check, check_devices, check_pattern, declared, setting
 from .task_settings import (
     ACCELERATORS,
     AUGMENTATIONS,
@@ -70,13 +70,26 @@ class RunConfig:
         high=1,
         open_range=True,
     )
+    group_pattern: str | None = setting(
+        None,
+        "Regular expression on the image ids whose match at the start (its first group, "
+        "if any) names a group kept on one side of the validation split and of every fold, "
+        "e.g. '[^_]+' for CamVid's video sequences (None: every image its own group).",
+        check=check_pattern,
+        legacy={5: None},
+    )
     seed: int = setting(0, "Seed for splits, initialisation, augmentation.", low=0)
     accelerator: str = setting("auto", "cpu | gpu | auto.", choices=ACCELERATORS)
     devices: str = setting(
         "auto", "Devices per node: a count or 'auto' (several: DDP).", check=check_devices
     )
     num_nodes: int = setting(1, "Machines to train on (DDP; see docs/design.md).", low=1)
-    precision: str = setting("32-true", "32-true | bf16-mixed | 16-mixed.")
+    precision: str = setting(
+        "auto",
+        "Training precision: auto (bf16 autocast where the CPU or GPU computes in bf16, "
+        "else float32 or 16-mixed) | 32-true | bf16-mixed | 16-mixed.",
+        legacy={5: "32-true"},
+    )
     num_workers: int = setting(0, "Data loading processes; 0 is fastest on a 2-core CPU.", low=0)
     max_train_images: int | None = setting(
         None, "Use only the first N training images (smoke runs).", low=2

@@ -10,7 +10,7 @@
     RUN/evaluation/evaluation.json      metrics on the answered split, + figures/*.png
     RUN/attacks/results.json            the attack suite's rows, + figures and PGD images
     RUN/study/study.json                the classification ablations
-    RUN/baselines/<model>/              the from-scratch baselines (each a run folder)
+    RUN/baselines/<name>/               the baselines (each a run folder)
     RUN/job.json                        `vocvision run`: each stage's budget, time, outcome
     RUN/export/<model>.onnx, export.json   `vocvision export`: the models for ONNX Runtime
     RUN/report.html, RUN/logs/          the report; the console log of each command
@@ -160,9 +160,9 @@ class RunLayout:
         return self.root / "job.json"
 
     def baseline(self, name: str) -> Path:
-        """The run folder of a from-scratch baseline (`classifier` or `segmenter`)."""
-        if name not in MODEL_NAMES:
-            raise ValueError(f"unknown model '{name}'; choose from {MODEL_NAMES}")
+        """The run folder of a baseline (a name of `workflow.baselines.BASELINES`)."""
+        if not name.isidentifier():
+            raise ValueError(f"a baseline's name is a word, got '{name}'")
         return self.root / "baselines" / name
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import Field
 from typing import Any
@@ -136,6 +137,14 @@ def check_decoder_width(name: str, width) -> None:
             f"{name} must be a multiple of 64 (FPN's group norms take groups of 32 channels), "
             f"got {width}"
         )
+
+
+def check_pattern(name: str, pattern) -> None:
+    """A regular expression that compiles."""
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError) as err:
+        raise ConfigError(f"{name} must be a regular expression, got {pattern!r} ({err})") from None
 
 
 def is_number(value) -> bool:

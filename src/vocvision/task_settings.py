@@ -71,6 +71,17 @@ class TaskConfig:
         low=0,
         open_range=True,
     )
+    progressive_scale: float = setting(
+        1.0,
+        "Progressive resizing: crops of this fraction of image_size's side (a multiple of "
+        "32) for the first progressive_share of the epochs, then image_size (1: off).",
+        low=0,
+        high=1,
+        legacy={5: 1.0},
+    )
+    progressive_share: float = setting(
+        0.5, "The share of the epochs on progressive_scale's smaller crops.", low=0, high=1
+    )
     freeze_epochs: int = setting(
         0, "Epochs that train the head alone, the pretrained encoder frozen, first.", low=0
     )
@@ -83,6 +94,20 @@ class TaskConfig:
         high=0.9999,
         legacy={2: 0.0},
     )
+
+    @property
+    def frozen_epochs(self) -> int:
+        """The epochs that train with the encoder frozen: `freeze_epochs`, at most a quarter
+        of the epochs (the encoder must still learn), none when it is not pretrained."""
+        if self.pretrained == "none":
+            return 0
+        return min(self.freeze_epochs, (self.epochs or 0) // 4)
+
+    @property
+    def progressive_size(self) -> int | None:
+        """The side of the early epochs' crops (None: progressive resizing is off)."""
+        side = max(32, int(self.image_size * self.progressive_scale) // 32 * 32)
+        return side if self.progressive_scale < 1 and side < self.image_size else None
 
     def check_together(self, name: str) -> None:
         """Checks that need two settings of the section."""
@@ -153,6 +178,22 @@ class SegmenterConfig(TaskConfig):
         check=check_decoder_width,
     )
     image_size: int = setting(256, "Segmenter training input size, pixels squared.", low=32)
+    progressive_scale: float = setting(
+        0.75,
+        "Progressive resizing: crops of this fraction of image_size's side (a multiple of "
+        "32: 192 of 256) for the first progressive_share of the epochs, then image_size "
+        "(1: off; docs/benchmarks.md, training speed).",
+        low=0,
+        high=1,
+        legacy={5: 1.0},
+    )
+    freeze_epochs: int = setting(
+        2,
+        "Epochs that train the decoder alone, the pretrained encoder frozen, first (0.6x "
+        "an epoch's work; at most a quarter of the epochs, none without pretrained weights).",
+        low=0,
+        legacy={5: 0},
+    )
     epochs: int | None = setting(None, "Epochs; None: by the labels.", low=1)
     loss: str | None = setting(
         None,

@@ -255,7 +255,8 @@ class Run(RunViews):
     def train_baseline(
         self, name: str, callbacks: Sequence[L.Callback] = ()
     ) -> TrainedModels | None:
-        """Train the from-scratch baseline of model `name` (RUN/baselines/<name>/), kept
+        """Train the baseline `name` (a key of `workflow.baselines.BASELINES`: "classifier",
+        "segmenter" from scratch, "unet_pretrained") into RUN/baselines/<name>/, kept
         loaded for the evaluation (None in a DDP worker process, which only fits)."""
         trained = train_baseline(self.folder, self.info, name, callbacks)
         if trained is not None:

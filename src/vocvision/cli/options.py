@@ -32,6 +32,7 @@ TRAINING_OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
     "max_train_images": (("max_train_images",), int),
     "self_train": (("segmenter.self_train",), bool),
     "attack_goal": (("attack_goal",), str),
+    "group_pattern": (("group_pattern",), str),
 }
 
 

@@ -15,7 +15,7 @@ from .folders import read_folders, write_folders
 from .kaggle import read_kaggle, write_kaggle
 from .labels_csv import read_labels_csv, write_labels_csv
 from .sample import IGNORE_INDEX, ImageSet, MaskCoding, Sample, labels_from_mask
-from .splits import stratified_split
+from .splits import image_groups, stratified_split
 from .synthetic import make_synthetic, write_synthetic_dataset
 from .validation import DataError
 from .voc import read_voc, write_voc
@@ -29,6 +29,7 @@ __all__ = [
     "Sample",
     "convert",
     "has_masks",
+    "image_groups",
     "labels_from_mask",
     "layout_of",
     "make_synthetic",

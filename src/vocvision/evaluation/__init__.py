@@ -15,6 +15,7 @@ from .. import figures
 from ..data import ImageSet, read_answered_split, read_split
 from ..metrics import dice_per_image
 from ..runfolder import Evaluation, Predictions, RunFolder, RunInfo
+from ..workflow.baselines import BASELINES
 from ..workflow.predicting import predict_images
 from ..workflow.run_images import read_run_split
 from ..workflow.trained import TrainedModels
@@ -68,7 +69,7 @@ def evaluate(
             dice,
             info.has_background,
             view_dice,
-            baseline.get("segmenter"),
+            {name: b for name, b in baseline.items() if BASELINES[name].model == "segmenter"},
         )
         comparisons |= found_comparisons
     _examples(folder, info, test, out)

@@ -12,29 +12,30 @@ import pandas as pd
 from .. import figures
 from ..runfolder import RunFolder, RunInfo
 from ..tasks import TASKS
+from ..workflow.baselines import BASELINES
 
 # Settings that say how a model was built and trained (the rest are inference details).
 COMPARED = (
     "arch", "backbone", "pretrained", "method", "loss", "image_size", "epochs", "lr",
-    "batch_size", "tta_flip", "tta_scales", "crf",
+    "batch_size", "tta_flip", "tta_scales", "crf", "progressive_scale", "freeze_epochs",
 )  # fmt: skip
 
 
 def baseline_facts(
-    baseline: RunFolder, name: str, info: RunInfo, out: figures.FigureFolder
+    baseline: RunFolder, name: str, model: str, info: RunInfo, out: figures.FigureFolder
 ) -> dict:
-    """The training facts of the `name` baseline in `baseline` beside the run of `info`
-    (its curves saved as `baseline_<name>_curves`)."""
-    ours = info.config.task(name)
-    theirs = baseline.read_info().config.task(name)
+    """The training facts of the `name` baseline (a `model`) in `baseline` beside the run of
+    `info` (its curves saved as `baseline_<name>_curves`)."""
+    ours = info.config.task(model)
+    theirs = baseline.read_info().config.task(model)
     differs = {
         key: [_plain(getattr(theirs, key)), _plain(getattr(ours, key))]
         for key in COMPARED
         if hasattr(ours, key) and getattr(ours, key) != getattr(theirs, key)
     }
     facts: dict = {"differs": differs, "planned_epochs": theirs.epochs}
-    metrics_csv = baseline.model(name).metrics_csv
-    column = TASKS[name].monitor  # the metric its best epoch was chosen by
+    metrics_csv = baseline.model(model).metrics_csv
+    column = TASKS[model].monitor  # the metric its best epoch was chosen by
     if metrics_csv.is_file():
         metrics = pd.read_csv(metrics_csv)
         if column in metrics and "epoch" in metrics:
@@ -52,8 +53,8 @@ def baseline_facts(
             }
             out.save(
                 f"baseline_{name}_curves",
-                figures.training_curves(metrics, name),
-                f"The {name} baseline's training loss and validation scores per epoch.",
+                figures.training_curves(metrics, model),
+                f"The {BASELINES[name].label}'s training loss and validation scores per epoch.",
             )
     return facts
 

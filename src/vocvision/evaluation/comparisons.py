@@ -29,31 +29,31 @@ def baseline_scores(
     run_info: RunInfo,
     out: figures.FigureFolder,
 ) -> tuple[dict, dict]:
-    """The summary metrics of each trained baseline (RUN/baselines/<model>) on `answers`
-    (`loaded`: baselines already in memory, by model name) with its training facts
-    (`baseline_facts`), and by model name what its comparison needs per image (classifier:
-    Dice; segmenter: pixel confusions)."""
+    """The summary metrics of each trained baseline (RUN/baselines/<name>) on `answers`
+    (`loaded`: baselines already in memory, by name) with its training facts
+    (`baseline_facts`), and by name what its comparison needs per image (a classifier's
+    Dice, a segmenter's pixel confusions)."""
     found, per_image = {}, {}
-    for name, (label, _) in BASELINES.items():
+    for name, b in BASELINES.items():
         baseline = RunFolder(folder.layout.baseline(name))
         if not baseline.is_run():
             continue
         info = baseline.read_info()
         models = (loaded or {}).get(name) or load_models(baseline, info)
-        if name not in models:
+        if b.model not in models:
             continue
         predictions = predict_images(models, answers, info)
-        if name == "classifier":
+        if b.model == "classifier":
             truth = answers.label_matrix()
             m = classification_metrics(predictions.scores, truth, predictions.labels)
-            found[name] = {"label": label, **{k: m[k] for k in ("dice", "mAP", "f1_macro")}}
-            found[name] |= baseline_facts(baseline, name, run_info, out)
+            found[name] = {"label": b.label, **{k: m[k] for k in ("dice", "mAP", "f1_macro")}}
             per_image[name] = dice_per_image(predictions.labels, truth)
         elif all(s.mask is not None for s in answers.samples):
             masks = predictions.label_masks()
-            found[name] = {"label": label, **_mask_summary(masks, answers)}
-            found[name] |= baseline_facts(baseline, name, run_info, out)
+            found[name] = {"label": b.label, **_mask_summary(masks, answers)}
             per_image[name] = image_confusions(masks, answers)
+        if name in found:
+            found[name] |= baseline_facts(baseline, name, b.model, run_info, out)
     return found, per_image
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..metrics import dice_per_image
 from ..submission import Score
 from ..uncertainty import compare, interval, mean_of, miou_of
+from ..workflow.baselines import reference_baseline
 
 
 def classification_noise(
@@ -31,11 +32,13 @@ def segmentation_noise(
     image_dice: np.ndarray,
     background: bool,
     views: dict[str, np.ndarray],
-    baseline: np.ndarray | None,
+    baselines: dict[str, np.ndarray],
 ) -> tuple[dict, dict]:
     """(intervals, comparisons) of the masks' mIoU (from per-image `confusions`) and Kaggle
     Dice (`image_dice`), each inference view against the previous one (per-image Kaggle
-    Dice), and the pretrained encoder against the baseline's confusions (mIoU)."""
+    Dice), the segmenter against its closest baseline (`segmenter_pretrained`) and the
+    U-Net over the pretrained encoder against the same U-Net from scratch
+    (`segmenter_encoder`), on mIoU; `baselines` are per-image confusions by baseline name."""
     n = len(image_dice)
     miou = miou_of(confusions, background)
     intervals = {
@@ -45,8 +48,15 @@ def segmentation_noise(
     comparisons = {}
     for (_, old), (new_name, new) in pairwise(views.items()):
         comparisons[f"view:{new_name}"] = compare(mean_of(new), mean_of(old), n)
-    if baseline is not None:
-        comparisons["segmenter_pretrained"] = compare(miou, miou_of(baseline, background), n)
+    reference = reference_baseline(baselines, "segmenter")
+    if reference is not None:
+        old = miou_of(baselines[reference], background)
+        comparisons["segmenter_pretrained"] = compare(miou, old, n)
+    if "unet_pretrained" in baselines and "segmenter" in baselines:
+        pretrained, scratch = (
+            miou_of(baselines[name], background) for name in ("unet_pretrained", "segmenter")
+        )
+        comparisons["segmenter_encoder"] = compare(pretrained, scratch, n)
     return intervals, {k: c.to_dict() for k, c in comparisons.items()}
 
 

@@ -56,12 +56,14 @@ def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
         return "skipped", "no model was trained"
     if allotted < MIN_SECONDS["baselines"]:
         return "skipped", f"{allotted:.0f} s left: too little to train a baseline"
-    shares = {"classifier": 0.3, "segmenter": 0.7}
-    total = sum(shares[name] for name in trained)
-    notes = []
-    for name in trained:
-        seconds = allotted * shares[name] / total
-        label = BASELINES[name][0]
+    chosen = {name: b for name, b in BASELINES.items() if b.model in trained}
+    pending = sum(b.share for b in chosen.values())
+    notes, started = [], time.perf_counter()
+    for name, baseline in chosen.items():
+        # its share of the time still left: what an earlier baseline left unused goes on
+        left = allotted - (time.perf_counter() - started)
+        seconds, pending = left * baseline.share / pending, pending - baseline.share
+        label = baseline.label
         context.reporter.update(f"training the {label}")
         callbacks = [EpochBudget(seconds), EpochProgress(context.reporter, label)]
         context.run.train_baseline(name, callbacks)

@@ -113,7 +113,14 @@ def _pretraining(e: Evaluation) -> str | None:
             f"The pretrained classifier reaches a per-image Dice of {ours:.3f} on the {e.split}"
             f", the from-scratch CNN {cls['dice']:.3f} ({_gain(ours, cls['dice'])})"
         )
-    if seg and e.segmentation:
+    unet = baselines.get("unet_pretrained")
+    if seg and unet:
+        parts.append(
+            f"the same U-Net with the same recipe an mIoU of {unet['mIoU']:.3f} over the "
+            f"pretrained encoder and {seg['mIoU']:.3f} from random weights "
+            f"({_gain(unet['mIoU'], seg['mIoU'])})"
+        )
+    elif seg and e.segmentation:
         ours = e.segmentation["summary"]["mIoU"]
         parts.append(
             f"the segmenter over a pretrained encoder an mIoU of {ours:.3f}, the U-Net from "
@@ -121,7 +128,8 @@ def _pretraining(e: Evaluation) -> str | None:
         )
     if not parts:
         return None
-    names = {"classifier_pretrained": "classifier", "segmenter_pretrained": "segmenter"}
+    segmenter_key = "segmenter_encoder" if unet else "segmenter_pretrained"
+    names = {"classifier_pretrained": "classifier", segmenter_key: "segmenter"}
     verdicts = {
         model: e.comparisons[key]["verdict"] for key, model in names.items() if key in e.comparisons
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from ..runfolder import Evaluation
+from ..workflow.baselines import reference_baseline
 from .document import Bullets, Improvement, Paragraph, Section
 from .findings import METRIC_NAMES
 
@@ -71,11 +72,12 @@ def baseline_notes(baseline: dict) -> list:
 def _against_baseline(
     e: Evaluation, model: str, ours: float, metric: str, what: str, new: str
 ) -> list[Section]:
-    """The subsection comparing the `model` (`ours` on `metric`) with its from-scratch
-    baseline, if one was trained: the paired verdict, what differs, whether it converged."""
-    baseline = e.baselines.get(model)
-    if not baseline:
+    """The subsection comparing the `model` (`ours` on `metric`) with its closest baseline,
+    if one was trained: the paired verdict, what differs, whether it converged."""
+    name = reference_baseline(e.baselines, model)
+    if name is None:
         return []
+    baseline = e.baselines[name]
     block = marked(
         what,
         METRIC_NAMES[metric],
@@ -111,9 +113,14 @@ def classification_improvements(e: Evaluation, training: dict) -> list[Section]:
 
 def segmentation_improvements(e: Evaluation, training: dict) -> list[Section]:
     s, sections = e.segmentation, []
-    what = f"pretrained encoder ({training['arch']} over {training['backbone']})"
+    encoder = _encoder_alone(e, training["backbone"])
+    if encoder:  # the segmenter is then compared with the pretrained U-Net: the decoder's gain
+        what = f"{training['arch']} decoder and the run's recipe"
+    else:
+        what = f"pretrained encoder ({training['arch']} over {training['backbone']})"
     new = f"{training['arch']} over a pretrained {training['backbone']}"
     sections += _against_baseline(e, "segmenter", s["summary"]["mIoU"], "mIoU", what, new)
+    sections += encoder
     views = list((s.get("views") or {}).items())
     for (old_name, old), (new_name, new) in pairwise(views):
         added = new_name.removeprefix(old_name).strip(" +") or new_name
@@ -124,6 +131,37 @@ def segmentation_improvements(e: Evaluation, training: dict) -> list[Section]:
         )
         sections.append(comparison_section(new_name, old_name, block))
     return sections
+
+
+def _encoder_alone(e: Evaluation, backbone: str) -> list[Section]:
+    """The U-Net over the pretrained encoder against the same U-Net from scratch: one
+    recipe and time share, the encoder's starting weights the only difference."""
+    pretrained, scratch = e.baselines.get("unet_pretrained"), e.baselines.get("segmenter")
+    if not (pretrained and scratch):
+        return []
+    block = marked(
+        f"pretrained encoder alone ({backbone}, the same U-Net and recipe)",
+        "mIoU",
+        pretrained["mIoU"],
+        scratch["mIoU"],
+        "random weights",
+        e.comparisons.get("segmenter_encoder"),
+    )
+    same = (
+        "Both U-Nets share the decoder, input size, epochs, learning rate, loss and time "
+        "share; only the encoder's starting weights differ (ImageNet or random)."
+    )
+    section = comparison_section(
+        f"a pretrained {backbone} encoder", "random weights (U-Net)", block
+    )
+    for label, facts in ((pretrained["label"], pretrained), (scratch["label"], scratch)):
+        if "epochs" in facts:
+            same += (
+                f" The {label} trained {facts['epochs']} of {facts['planned_epochs']} epochs "
+                f"(validation mIoU {facts['first']:.3f} to {facts['best']:.3f})"
+                f"{'' if facts['converged'] else ', still rising'}."
+            )
+    return [section.add(Paragraph(same))]
 
 
 def _labelling_words(chosen_on: str, fused: bool) -> str:

@@ -141,10 +141,18 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
             f"{' and a dense CRF' if c.crf else ''}."
         )
     )
-    baseline = evaluation.baselines.get("segmenter")
-    if baseline:
+    if evaluation.baselines.get("segmenter"):
         model.add(Paragraph(f"The from-scratch reference: {SCRATCH_UNET}"))
         model.add(*_figures(folder, evaluation, "baseline_segmenter_curves"))
+    if evaluation.baselines.get("unet_pretrained"):
+        model.add(
+            Paragraph(
+                "Beside it the same U-Net over the pretrained encoder, with the same recipe "
+                "and time share: the two differ in the encoder's starting weights alone, so "
+                "their gap is the pretrained encoder's effect."
+            ),
+            *_figures(folder, evaluation, "baseline_unet_pretrained_curves"),
+        )
     if s is not None:
         model.add(Bullets(segmentation_findings(s)))
         caption = f"Segmentation on the {evaluation.split}; {INTERVALS}."

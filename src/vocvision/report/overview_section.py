@@ -7,7 +7,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 import torch
 
+from ..data import image_groups
 from ..runfolder import Evaluation, RunFolder, RunInfo
+from ..training import training_precision
 from .document import Paragraph, Section, Table, figures_matching, number, scores_table
 
 INTERVALS = "intervals: 95 % percentile bootstrap over the images"
@@ -45,10 +47,13 @@ def _compute(folder: RunFolder, info: RunInfo) -> Section:
     sub = Section("Deep-learning resources")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     c = info.config
+    precision = c.precision
+    if precision == "auto":
+        precision = f"auto ({training_precision(c)} on this machine)"
     sub.add(
         Paragraph(
-            f"Settings: accelerator {c.accelerator}, devices {c.devices}, precision "
-            f"{c.precision}. The machine that wrote this report has {torch.get_num_threads()} "
+            f"Settings: accelerator {c.accelerator}, devices {c.devices}, training precision "
+            f"{precision}. The machine that wrote this report has {torch.get_num_threads()} "
             f"CPU threads for PyTorch and GPU: {gpu}. Everything is designed to fit a laptop "
             "CPU: pretrained ImageNet encoders (so few epochs suffice), a time budget split "
             "into stages, each fitting its epochs and images to its share."
@@ -84,8 +89,8 @@ def _data(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -> Section:
             "class index per pixel (the segmentation target); the test images' labels are "
             "unknown (-1 in the competition's table). The training images were split, "
             f"stratified by label, into a training part ({d['train_part']}) and a validation "
-            f"part ({d['val_part']}) that chooses thresholds and the best epoch; scores below "
-            f"are on the {evaluation.split}."
+            f"part ({d['val_part']}) that chooses thresholds and the best epoch"
+            f"{_grouping(info)}; scores below are on the {evaluation.split}."
         ),
         Table(
             ["", "value"],
@@ -101,6 +106,20 @@ def _data(folder: RunFolder, info: RunInfo, evaluation: Evaluation) -> Section:
     names = ("class_balance", "sample_images", "label_cooccurrence")
     figures_dir = folder.layout.evaluation_dir / "figures"
     return sub.add(*figures_matching(figures_dir, evaluation.figures, names))
+
+
+def _grouping(info: RunInfo) -> str:
+    """How related images were kept apart, when the run was told (`group_pattern`)."""
+    pattern = info.config.group_pattern
+    if pattern is None:
+        return ""
+    groups = len(set(image_groups(info.train_ids + info.val_ids, pattern)))
+    return (
+        f", keeping each group of images that the pattern '{pattern}' names in their ids "
+        f"({groups} groups, such as one video sequence) on one side, and in one fold of the "
+        "classifier's out-of-fold predictions, so that no validation score rests on near "
+        "copies of training images"
+    )
 
 
 def _submission(folder: RunFolder, evaluation: Evaluation) -> Section:

@@ -13,7 +13,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..data.sample import MaskCoding
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Each schema's default settings, as `defaults_digest` prints them. A test fails when the
 # defaults change and SCHEMA_VERSION does not move: bump it, add the new digest, and give
 # each changed or added setting `legacy={old schema: the value runs of it used}`.
@@ -22,6 +22,7 @@ DEFAULTS_DIGESTS = {
     3: "4fcfdb4af52635c8",
     4: "6af8c443b811d631",
     5: "3961e1cbda8498a9",
+    6: "b2fd824b81f3cb44",
 }
 
 

@@ -4,7 +4,7 @@ closed-form fit."""
 from .checkpoints import read_checkpoint, trained_epochs
 from .distributed import is_worker_process, main_process_decides
 from .epoch_callbacks import EpochBudget, EpochSeed, fresh_budgets
-from .fit import fit_model, save_model
+from .fit import fit_model, save_model, training_precision
 from .module import TaskModule
 from .probe_fitting import fit_probe, read_oof
 
@@ -21,4 +21,5 @@ __all__ = [
     "read_oof",
     "save_model",
     "trained_epochs",
+    "training_precision",
 ]

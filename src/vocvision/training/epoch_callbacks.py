@@ -5,11 +5,14 @@ progress."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
 
 import lightning as L
+
+from .loaders import EpochSchedule
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +46,64 @@ class EpochBudget(L.Callback):
         self.started = self.epoch_started = time.perf_counter()
         self.spent_before = 0.0 if self.since is None else self.started - self.since
         self.max_epochs = trainer.max_epochs
+        self.validation_started: float | None = None
+
+    def on_validation_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.validation_started = time.perf_counter()
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if self.plans >= self.PLANS or trainer.sanity_checking or self.started is None:
             return
         now = time.perf_counter()
         per_epoch = now - self.epoch_started  # this epoch's training and validation
+        # validation costs the same in every epoch; training follows the epoch's crops
+        validation = now - (self.validation_started or now)
         self.epoch_started = now
         self.plans += 1
         left = self.seconds - self.spent_before - (now - self.started)
-        fits = trainer.current_epoch + 1 + max(0, int(left / per_epoch))
+        costs = getattr(trainer.datamodule, "schedule", None)
+        fits = _epochs_that_fit(
+            trainer.current_epoch, per_epoch - validation, validation, left, self.max_epochs,
+            costs,
+        )  # fmt: skip
         # Under DDP every process must train the same epochs: the main process decides.
-        self.planned = trainer.strategy.broadcast(min(self.max_epochs, fits), src=0)
+        self.planned = trainer.strategy.broadcast(fits, src=0)
         if self.planned == trainer.max_epochs:  # the fit's count as it stands (or last plan)
             return
         log.info("time budget %.0f s left: %d of %d epochs fit (%.0f s each)", left,
                  self.planned, self.max_epochs, per_epoch)  # fmt: skip
         steps_per_epoch = trainer.estimated_stepping_batches / trainer.max_epochs
         trainer.fit_loop.max_epochs = self.planned
+        if costs is not None:
+            costs.epochs = self.planned
         schedule = getattr(module, "schedule", None)
         if schedule is not None:
             schedule["total_steps"] = max(1, int(steps_per_epoch * self.planned))
+
+
+def _epochs_that_fit(
+    done: int,
+    training: float,
+    validation: float,
+    left: float,
+    most: int,
+    costs: EpochSchedule | None,
+) -> int:
+    """The most epochs (up to `most`) whose rest fits `left` seconds, epoch `done` having
+    trained in `training` and validated in `validation` seconds; each epoch's training
+    weighed by its cost in `costs` (smaller crops and a frozen encoder cost less), whose
+    switch to full-size crops moves with the count."""
+    if costs is None:
+        return min(most, done + 1 + max(0, int(left / (training + validation))))
+    planned = copy.copy(costs)
+    for count in range(most, done + 1, -1):
+        planned.epochs = count
+        unit = training / planned.cost(done)
+        rest = range(done + 1, count)
+        if sum(planned.cost(e) * unit + validation for e in rest) <= left:
+            return count
+    return done + 1
 
 
 def fresh_budgets(

@@ -43,6 +43,10 @@ class TaskModule(L.LightningModule):
     is frozen (weights and batch-norm statistics) while the new head learns, so its first
     large, random gradients do not wreck the pretrained features; then everything trains.
     The validation metric is a torchmetrics `Metric`, so DDP processes agree on it.
+
+    Weights and images are channels_last during the fit: with bf16 autocast the MSRC-v2
+    segmenter's training step ran 1.45x faster on two cores (`benchmarks/train_speed.py`).
+    `fit_model` turns the weights back to the standard layout before saving them.
     """
 
     def __init__(self, task: Task, model: nn.Module, loss: nn.Module) -> None:
@@ -54,10 +58,13 @@ class TaskModule(L.LightningModule):
         self.schedule: dict | None = None  # warmup_cosine's total steps (see EpochBudget)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
+        return self.model(images.contiguous(memory_format=torch.channels_last))
+
+    def on_fit_start(self) -> None:
+        self.model.to(memory_format=torch.channels_last)
 
     def _frozen_epoch(self) -> bool:
-        return self.current_epoch < self.config.freeze_epochs
+        return self.current_epoch < self.config.frozen_epochs
 
     def on_train_epoch_start(self) -> None:
         self.model.encoder.requires_grad_(not self._frozen_epoch())

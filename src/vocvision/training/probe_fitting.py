@@ -123,11 +123,16 @@ def head_probabilities(head: dict[str, torch.Tensor], features: torch.Tensor) ->
 
 
 def cross_validate_heads(
-    features: torch.Tensor, labels: np.ndarray, config: ClassifierConfig, seed: int = 0
+    features: torch.Tensor,
+    labels: np.ndarray,
+    config: ClassifierConfig,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> tuple[list[dict[str, torch.Tensor]], np.ndarray, list[np.ndarray]]:
-    """K-fold heads (multilabel-stratified folds), the N x K out-of-fold probabilities (each
-    image scored by the head that never saw it, on its whole-image view) and the folds."""
-    folds = stratified_folds(labels, config.folds, seed)
+    """K-fold heads (multilabel-stratified folds, whole `groups` in one), the N x K
+    out-of-fold probabilities (each image scored by the head that never saw it, on its
+    whole-image view) and the folds."""
+    folds = stratified_folds(labels, config.folds, seed, groups)
     target = torch.from_numpy(labels)
     heads, oof = [], np.zeros(labels.shape, dtype=np.float32)
     for held in folds:
@@ -139,9 +144,14 @@ def cross_validate_heads(
 
 
 def fit_probe(
-    task: ClassificationTask, train: ImageSet, layout: ModelLayout, seed: int = 0
+    task: ClassificationTask,
+    train: ImageSet,
+    layout: ModelLayout,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> ModelLayout:
-    """Fit the K-fold probe ensemble of `task` on `train` into `layout`."""
+    """Fit the K-fold probe ensemble of `task` on `train` into `layout` (whole `groups` of
+    images in one fold, when given: the labelling is chosen on these folds too)."""
     c = task.config
     started = time.perf_counter()
     torch.manual_seed(seed)  # a backbone without pretrained weights starts random
@@ -155,7 +165,7 @@ def fit_probe(
         time.perf_counter() - started,
     )
     labels = train.label_matrix()
-    heads, oof, folds = cross_validate_heads(features, labels, c, seed)
+    heads, oof, folds = cross_validate_heads(features, labels, c, seed, groups)
     if c.tta_flip and len(features) > 1:  # as predicted: the mean with the mirrored view
         for head, held in zip(heads, folds, strict=True):
             oof[held] = (oof[held] + head_probabilities(head, features[1, held])) / 2

@@ -13,7 +13,7 @@ from pathlib import Path
 import lightning as L
 
 from ..config import RunConfig
-from ..data import DataError, ImageSet, read_split, stratified_split
+from ..data import DataError, ImageSet, image_groups, read_split, stratified_split
 from ..fileio import ensure_writable
 from ..layout import MODEL_NAMES, ModelLayout
 from ..models import PretrainedWeightsError, check_weights_source
@@ -71,7 +71,8 @@ def train_run(
                 self_train(task, train_set, val_set, unlabelled, info.config, staged[name],
                            progress, fresh_budgets(callbacks, since=started))  # fmt: skip
         elif not worker:
-            fit_probe(task, train_set, staged[name], info.config.seed)
+            groups = image_groups(train_set.ids, info.config.group_pattern)
+            fit_probe(task, train_set, staged[name], info.config.seed, groups)
         log.info("%s trained in %.0f s", name, time.perf_counter() - started)
     if worker:
         return info
@@ -90,7 +91,8 @@ def _describe(
     if config.max_train_images:
         images = images.subset(range(min(config.max_train_images, len(images))))
     check_trainable(images, models, Path(data_dir))
-    train_set, val_set = stratified_split(images, config.val_fraction, config.seed)
+    groups = image_groups(images.ids, config.group_pattern)
+    train_set, val_set = stratified_split(images, config.val_fraction, config.seed, groups)
     config = config.for_labels(images.binary, images.has_background)
     for name in models:
         try:
