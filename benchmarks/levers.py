@@ -14,9 +14,11 @@ is scored on all of them, and compared with `default` by a paired bootstrap over
       --out /tmp/vocvision-bench/levers-camvid --table
 
 `--group-pattern REGEX` keeps the groups it names in the image ids (for CamVid '[^_]+', the
-video sequences) in one fold and on one side of each training's validation part: folds that
-split one sequence's frames flatter every lever (issue 26's +0.012 on mixed folds gained
-nothing on unseen stretches of road).
+video sequences) in one fold, and on one side of each training's validation part
+(`--val-group-pattern` for a finer one there, e.g. '[^_]+_f?\\d{3}', stretches of a sequence,
+where a fold's training part holds one sequence): folds that split one sequence's frames
+flatter every lever (issue 26's +0.012 on mixed folds gained nothing on unseen stretches of
+road).
 
 `--inference job` scores the same trained folds the way `vocvision run` predicts: the
 config's test-time augmentation (flip + scales) and its dense CRF (on for data with a
@@ -67,6 +69,7 @@ def levers(images) -> dict[str, dict]:
         "before_speed": {"precision": "32-true", "progressive_scale": 1.0, "freeze_epochs": 0},
         "no_progressive": {"progressive_scale": 1.0},
         "no_freeze": {"freeze_epochs": 0},
+        "progressive_70": {"progressive_share": 0.7},
         "ce_dice": {"loss": "ce+dice"},
         "ohem": {"loss": "ohem+dice"},
         "class_balanced": {"class_weighting": "inverse_sqrt"},
@@ -114,7 +117,7 @@ def train_fold(fold: Path, lever: str, overrides: dict, minutes: float, out: Pat
     """Train `lever` on `fold`'s train split (once: a run already trained is reused) and
     return its run folder, with its training seconds in `trained.json`."""
     from vocvision.training import EpochBudget
-    from vocvision.workflow.run_training import train_run
+    from vocvision.workflow.train_run import train_run
 
     run_dir = out / lever / f"{fold.name}-run"
     record = run_dir / "trained.json"
@@ -232,7 +235,8 @@ def main() -> int:
     parser.add_argument("--inference", choices=("plain", "job"), default="plain",
                         help="one view without CRF, or the job's TTA and CRF")  # fmt: skip
     parser.add_argument("--table", action="store_true", help="print the table of what is done")
-    parser.add_argument("--group-pattern", help="keep the ids' groups in one fold (and val part)")
+    parser.add_argument("--group-pattern", help="keep the ids' groups in one fold")
+    parser.add_argument("--val-group-pattern", help="validation groups (default: the folds')")
     args = parser.parse_args()
     console = Console(width=max(180, Console().width))
     if not has_voc_data(args.data, console):
@@ -251,7 +255,8 @@ def main() -> int:
             if done.is_file() or (args.only_folds is not None and k not in args.only_folds):
                 continue
             started = time.perf_counter()
-            overrides = options[name] | {"group_pattern": args.group_pattern}
+            val_groups = args.val_group_pattern or args.group_pattern
+            overrides = options[name] | {"group_pattern": val_groups}
             run_dir = train_fold(fold, name, overrides, args.minutes, args.out)
             score_fold(fold, run_dir, args.inference == "job", done)
             console.print(f"{name} {fold.name}: {time.perf_counter() - started:.0f} s")

@@ -39,6 +39,7 @@ from vocvision.training.loaders import EpochSchedule, ImageSetDataModule
 from vocvision.workflow.baselines import baseline_config
 
 PARTS = ("data", "forward", "backward", "step")
+FPN = "segmenter (FPN)"
 SMALL, SMALL_FROZEN = "bf16 + cl, progressive crops", "bf16 + cl, progressive crops, frozen"
 
 
@@ -52,20 +53,20 @@ def main() -> int:
     table = Table(title=f"training step, {len(images)} {args.data.name} train images")
     for column in ("model", "setting", "threads", *[f"{p} s" for p in PARTS], "images/s"):
         table.add_column(column, justify="right")
-    rates: dict[tuple[str, int], float] = {}
+    rates: dict[tuple[str, str, int], float] = {}
     for threads in args.threads:
         torch.set_num_threads(threads)
         for model, setting, step in _settings(images, config, args.batches):
             seconds = step()
             batch = config.task("classifier" if "classifier" in model else "segmenter")
             count = seconds.pop("images", batch.batch_size)
-            rates[setting, threads] = count / sum(seconds.values())
+            rates[model, setting, threads] = count / sum(seconds.values())
             table.add_row(
                 model,
                 setting,
                 str(threads),
                 *[f"{seconds[p]:.3f}" if p in seconds else "-" for p in PARTS],
-                f"{rates[setting, threads]:.1f}",
+                f"{rates[model, setting, threads]:.1f}",
             )
             console.print(f"{model}, {setting}, {threads} threads: measured")
     console.print(table)
@@ -86,8 +87,8 @@ def _schedule_table(config: RunConfig, rates: dict, threads: list[int]) -> Table
     for column in ("threads", "float32, 256 px", "default schedule", "ratio"):
         table.add_column(column, justify="right")
     for n in threads:
-        weighted = c.epochs / sum(count / rates[kind, n] for kind, count in kinds.items())
-        before = rates["float32", n]
+        weighted = c.epochs / sum(count / rates[FPN, kind, n] for kind, count in kinds.items())
+        before = rates[FPN, "float32", n]
         table.add_row(str(n), f"{before:.1f}", f"{weighted:.1f}", f"{weighted / before:.2f}x")
     return table
 

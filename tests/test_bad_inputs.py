@@ -344,7 +344,7 @@ def test_a_failure_after_writing_keeps_the_log(kaggle_dir, tmp_path, monkeypatch
     def failing_labelling(*args, **kwargs):
         raise DataError("the labelling failed")
 
-    monkeypatch.setattr("vocvision.api.trained_run.tune_labelling", failing_labelling)
+    monkeypatch.setattr("vocvision.api.trained_run.choose_labelling", failing_labelling)
     out = tmp_path / "new"
     args = ["train", kaggle_dir, "--out", out, "--model", "classifier", "--set",
             "classifier.image_size=64"]  # fmt: skip

@@ -20,10 +20,10 @@ from vocvision.inference import (
 )
 from vocvision.layout import ModelLayout
 from vocvision.metrics import classification_metrics
+from vocvision.model_config import TaskConfig
 from vocvision.models import Classifier, ProbeClassifier, load_pretrained
 from vocvision.report.findings import study_findings
 from vocvision.runfolder import RunFolder
-from vocvision.task_settings import TaskConfig
 from vocvision.tasks import ClassificationTask
 from vocvision.tasks.losses import classification_loss, positive_weights
 from vocvision.training import TaskModule, fit_probe, read_oof

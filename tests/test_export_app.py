@@ -15,7 +15,7 @@ from tiny import tiny_config
 import vocvision as vv
 from vocvision.app import serve
 from vocvision.data import read_split
-from vocvision.workflow.predicting import predict_images
+from vocvision.workflow.run_predictions import predict_images
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ from vocvision.data import DataError
 from vocvision.data.sample import IGNORE_INDEX, ImageSet, Sample
 from vocvision.inference.resampling import argmax_at
 from vocvision.layout import ModelLayout
-from vocvision.task_settings import TaskConfig
+from vocvision.model_config import TaskConfig
 from vocvision.tasks.losses import SegmentationLoss, ohem_cross_entropy
 from vocvision.training import EpochBudget, epoch_callbacks, fresh_budgets, read_checkpoint
 from vocvision.training.loaders import EpochSchedule, ImageSetDataModule
-from vocvision.workflow.run_training import train_run
+from vocvision.workflow.train_run import train_run
 
 
 def test_ohem_averages_the_hard_pixels_only():

@@ -25,7 +25,7 @@ def test_one_job_loads_each_model_once(kaggle_dir, tmp_path, monkeypatch):
         loads[str(Path(folder).relative_to(tmp_path))] += 1
         return original(folder, *args, **kwargs)
 
-    monkeypatch.setattr("vocvision.workflow.trained.load_pretrained", counting)
+    monkeypatch.setattr("vocvision.workflow.run_models.load_pretrained", counting)
     run, score = vv.run(kaggle_dir, tmp_path / "job", tiny_config(), budget_s=150)
     assert score is not None and run.folder.read_attacks().rows  # every stage did its work
     assert loads == {

@@ -108,11 +108,11 @@ def test_predictions_of_other_data_get_their_own_file(trained, kaggle_dir, tmp_p
     shutil.copytree(kaggle_dir, data)
     run = vv.Run.load(trained)
     run.predict(split="test")
-    own = run.folder.predictions_path("test")
+    own = run.folder.layout.predictions("test")
     before = own.read_bytes()
     run.predict(split="test", data=data)
     assert own.read_bytes() == before
-    assert run.folder.predictions_path("test", data).is_file()
+    assert run.folder.layout.predictions("test", data).is_file()
 
 
 # --- failures leave the run as it was ------------------------------------------------------
@@ -163,7 +163,7 @@ def test_a_failing_train_leaves_the_previous_run_intact(trained, kaggle_dir, tmp
         vv.train(data, run, tiny_config(), progress=False)
     assert _digest(run) == before
 
-    import vocvision.workflow.run_training as training
+    import vocvision.workflow.train_run as training
 
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory in the segmenter")
@@ -175,7 +175,7 @@ def test_a_failing_train_leaves_the_previous_run_intact(trained, kaggle_dir, tmp
 
 
 def test_submit_validates_before_writing(trained, monkeypatch):
-    import vocvision.workflow.submitting as submitting
+    import vocvision.workflow.kaggle_submission as submitting
 
     run = vv.Run.load(trained)
     run.predict(split="test")
@@ -247,7 +247,7 @@ def _data_of(run: Path) -> Path:
 KILLER = """
 import os, signal, sys
 import lightning as L
-from vocvision.workflow.run_training import train_run
+from vocvision.workflow.train_run import train_run
 sys.path.insert(0, {tests!r})
 from tiny import tiny_config
 

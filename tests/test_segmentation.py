@@ -20,9 +20,9 @@ from vocvision.data import DataError, ImageSet, Sample, read_coco, read_split, w
 from vocvision.data.augmentation import to_tensors, train_transform
 from vocvision.inference import predict_masks
 from vocvision.metrics import segmentation_metrics
+from vocvision.model_config import TaskConfig
 from vocvision.models import Segmenter
 from vocvision.models.segmenter import ABSENT_LOGIT
-from vocvision.task_settings import TaskConfig
 from vocvision.tasks import SegmentationTask, build_task
 from vocvision.tasks.losses import SegmentationLoss, pixel_class_weights
 from vocvision.training import TaskModule

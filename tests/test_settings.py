@@ -9,9 +9,9 @@ import json
 import pytest
 
 from vocvision.config import ConfigError, RunConfig
+from vocvision.config_fields import setting
 from vocvision.runfolder import RunFolder
 from vocvision.runfolder.records import DEFAULTS_DIGESTS, SCHEMA_VERSION, defaults_digest
-from vocvision.settings import setting
 
 migrate_module = importlib.import_module("vocvision.runfolder.migrate")
 

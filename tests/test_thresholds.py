@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vocvision.inference import best_global_threshold, choose_labelling, class_areas, fuse
+from vocvision.inference import best_global_threshold, class_areas, fuse, labelling_rule_for
 
 
 def test_best_threshold_separates_scores():
@@ -34,20 +34,20 @@ def test_fusion_is_chosen_only_when_it_wins_beyond_noise(rng):
     labels = _labels(rng, 40)
     noisy = np.clip(labels * 0.25 + rng.random(labels.shape) * 0.6, 0, 1)  # a weak classifier
     areas = labels * 0.2  # the segmenter finds exactly the present classes
-    choice = choose_labelling(noisy, areas, labels)
+    choice = labelling_rule_for(noisy, areas, labels)
     assert choice.fusion_area_scale is not None and choice.val_dice == 1.0
     assert choice.val_dice_classifier_only < 0.95
     assert "fusion gained" in choice.chosen_on and "95 % interval" in choice.chosen_on
     perfect = labels * 0.9 + 0.05
-    assert choose_labelling(perfect, areas, labels).fusion_area_scale is None  # a tie
+    assert labelling_rule_for(perfect, areas, labels).fusion_area_scale is None  # a tie
     # A good classifier and areas about as good (each ~5 % of labels wrong): no fusion.
     other = np.random.default_rng(0)
     labels = _labels(other, 40)
     good = np.where(other.random(labels.shape) < 0.06, 1 - labels, labels) * 0.8 + 0.1
     close = np.where(other.random(labels.shape) < 0.045, 1 - labels, labels) * 0.2
-    assert choose_labelling(good, close, labels).fusion_area_scale is None
-    assert choose_labelling(perfect, None, labels).fusion_area_scale is None
-    few = choose_labelling(noisy[:6], areas[:6], labels[:6])  # too few images to judge fusion
+    assert labelling_rule_for(good, close, labels).fusion_area_scale is None
+    assert labelling_rule_for(perfect, None, labels).fusion_area_scale is None
+    few = labelling_rule_for(noisy[:6], areas[:6], labels[:6])  # too few images to judge fusion
     assert few.fusion_area_scale is None
 
 
@@ -56,8 +56,8 @@ def test_the_threshold_rests_on_every_held_out_prediction(rng):
     val_labels, oof_labels = _labels(rng, 30), _labels(rng, 300)
     val = np.where(val_labels == 1, 0.8, 0.7)
     oof = np.where(oof_labels == 1, 0.4, 0.3)
-    alone = choose_labelling(val, None, val_labels)
+    alone = labelling_rule_for(val, None, val_labels)
     assert alone.threshold == 0.7 and alone.chosen_on == "validation part (30 images)"
-    pooled = choose_labelling(val, None, val_labels, pooled=(oof, oof_labels))
+    pooled = labelling_rule_for(val, None, val_labels, pooled=(oof, oof_labels))
     assert pooled.threshold == 0.35 and pooled.val_images == 330
     assert pooled.chosen_on == "out-of-fold predictions on all 330 training images"

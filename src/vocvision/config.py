@@ -12,19 +12,21 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import ConfigError, check, check_devices, check_pattern, declared, setting
-from .task_settings import (
+from .config_fields import ConfigError, check, check_devices, check_pattern, declared, setting
+from .model_config import (
     ACCELERATORS,
     AUGMENTATIONS,
     CLASS_WEIGHTINGS,
     CLASSIFICATION_LOSSES,
     CLASSIFIER_METHODS,
+    MODEL_SECTIONS,
     SCHEDULERS,
     SEGMENTATION_LOSS_TERMS,
     SEGMENTER_ARCHITECTURES,
     ClassifierConfig,
     SegmenterConfig,
     TaskConfig,
+    default_segmentation_loss,
 )
 
 __all__ = [
@@ -116,8 +118,8 @@ class RunConfig:
 
     def task(self, name: str) -> TaskConfig:
         """The `classifier` or `segmenter` section."""
-        if name not in TASK_SECTIONS:
-            raise ConfigError(f"unknown model '{name}'; choose from {list(TASK_SECTIONS)}")
+        if name not in MODEL_SECTIONS:
+            raise ConfigError(f"unknown model '{name}'; choose from {list(MODEL_SECTIONS)}")
         return getattr(self, name)
 
     def set(self, setting: str) -> RunConfig:
@@ -184,14 +186,14 @@ class RunConfig:
             arch=defaults["arch"] if c.arch == "auto" else c.arch,
             epochs=defaults["epochs"] if c.epochs is None else c.epochs,
             crf=crf,
-            loss=("ce+dice" if crf else "ohem+dice") if c.loss is None else c.loss,
+            loss=default_segmentation_loss(crf) if c.loss is None else c.loss,
         )
         return dataclasses.replace(self, segmenter=segmenter)
 
     def validate(self) -> RunConfig:
         """Raise ConfigError naming the first setting outside its allowed values; return self."""
         check(self)
-        for name in TASK_SECTIONS:
+        for name in MODEL_SECTIONS:
             self.task(name).check_together(name)
         several = self.num_nodes > 1 or self.devices not in ("auto", "1")
         if self.segmenter.self_train and several:
@@ -207,7 +209,7 @@ class RunConfig:
             raise ConfigError(f"a configuration is a JSON object, got {type(data).__name__}")
         data = dict(data)
         sections = {}
-        for name, section in TASK_SECTIONS.items():
+        for name, section in MODEL_SECTIONS.items():
             sections[name] = _section(section, data.pop(name, {}), name)
         return _section(cls, data, "", **sections)
 
@@ -225,9 +227,6 @@ class RunConfig:
             return cls.from_dict(data)
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from None
-
-
-TASK_SECTIONS = {"classifier": ClassifierConfig, "segmenter": SegmenterConfig}
 
 
 def _section(cls, settings, where: str, **given):

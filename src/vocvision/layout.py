@@ -24,7 +24,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-MODEL_NAMES = ("classifier", "segmenter")
+from .model_config import MODEL_NAMES
 
 
 @dataclass(frozen=True)

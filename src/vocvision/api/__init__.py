@@ -9,8 +9,8 @@ from ..config import RunConfig
 from ..layout import MODEL_NAMES
 from ..runfolder import RunFolder
 from ..training import is_worker_process
-from ..workflow.run_training import train_run
 from ..workflow.study import study
+from ..workflow.train_run import train_run
 from .trained_run import Run
 
 __all__ = ["Run", "study", "train"]

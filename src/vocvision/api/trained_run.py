@@ -31,13 +31,18 @@ from ..runfolder import AttackResults, Evaluation, Predictions, RunFolder, RunIn
 from ..submission import Score
 from ..workflow.baselines import train_baseline
 from ..workflow.export import export_run, load_onnx_models
-from ..workflow.label_choice import tune_labelling
+from ..workflow.kaggle_submission import (
+    Submission,
+    check_predictions,
+    test_truth,
+    write_submission_of,
+)
+from ..workflow.label_choice import choose_labelling
 from ..workflow.masks import dataset_palette, write_mask_pngs
-from ..workflow.predicting import predict_images
 from ..workflow.robustness import AttackSettings, attack_run
-from ..workflow.run_images import check_matches, images_from, read_run_split
-from ..workflow.submitting import Submission, check_predictions, test_truth, write_submission_of
-from ..workflow.trained import TrainedModels, load_models, with_rule
+from ..workflow.run_models import TrainedModels, load_models, with_rule
+from ..workflow.run_predictions import predict_images
+from ..workflow.run_splits import check_matches, images_from, read_run_split
 from .views import RunViews
 
 
@@ -105,12 +110,12 @@ class Run(RunViews):
         return classification.rule if classification else None
 
     def choose_labelling(self) -> LabellingRule | None:
-        """Choose the labelling rule on the run's validation part (see `tune_labelling`),
+        """Choose the labelling rule on the run's validation part (see `choose_labelling`),
         save it and use it from now on; earlier predictions are dropped."""
         if self.models.classifier is None:
             return None
         val = read_run_split(self.info, "val")
-        rule = tune_labelling(self.folder, self.info, self.models, val)
+        rule = choose_labelling(self.folder, self.info, self.models, val)
         self._use_rule(rule)
         self._predictions.clear()
         return rule
@@ -193,7 +198,7 @@ class Run(RunViews):
         """Where `predict` saves the predictions of `split` of `data` (default the run's
         data: predictions/<split>.npz; other data get a file of their own)."""
         own = data is None or Path(data).resolve() == self.data_dir.resolve()
-        return self.folder.predictions_path(split, None if own else Path(data))
+        return self.folder.layout.predictions(split, None if own else Path(data))
 
     def predictions(self, split: str = "test", data: str | Path | None = None) -> Predictions:
         """The saved predictions of `split` of `data` (default the run's own data), predicted

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from .. import api
+from ..layout import MODEL_NAMES
 from ..report import findings
 from ..runfolder import RunFolder
 from ..workflow.robustness import GENERATOR_SETTINGS
@@ -95,7 +96,7 @@ def attack(
         generator_epochs=generator_epochs,
         goal=goal,
         defences=defences,
-        models=tuple(model or ("classifier", "segmenter")),
+        models=tuple(model or MODEL_NAMES),
     )
     console.print(attack_table(results, split))
     console.print(f"report: {loaded.report()}")

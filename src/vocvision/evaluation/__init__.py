@@ -16,9 +16,9 @@ from ..data import ImageSet, read_answered_split, read_split
 from ..metrics import dice_per_image
 from ..runfolder import Evaluation, Predictions, RunFolder, RunInfo
 from ..workflow.baselines import BASELINES
-from ..workflow.predicting import predict_images
-from ..workflow.run_images import read_run_split
-from ..workflow.trained import TrainedModels
+from ..workflow.run_models import TrainedModels
+from ..workflow.run_predictions import predict_images
+from ..workflow.run_splits import read_run_split
 from .comparisons import (
     at_half,
     baseline_scores,
@@ -96,7 +96,7 @@ def _answered(
     when its answers are known, else the validation part of train."""
     answers = read_answered_split(info.data_dir, info.test_split)
     if answers is not None:
-        path = folder.predictions_path("test")
+        path = folder.layout.predictions("test")
         saved = folder.read_predictions(path) if path.is_file() else None
         if saved is None or saved.ids != answers.ids:
             saved = predict_images(models, test, info)
@@ -108,7 +108,7 @@ def _answered(
 
 def _examples(folder: RunFolder, info: RunInfo, test: ImageSet, out) -> None:
     """Test predictions of varied images (covering many predicted classes)."""
-    path = folder.predictions_path("test")
+    path = folder.layout.predictions("test")
     if not path.is_file():
         return
     predictions = folder.read_predictions(path)

@@ -16,8 +16,8 @@ from ..metrics import (
 )
 from ..runfolder import RunFolder, RunInfo
 from ..workflow.baselines import BASELINES
-from ..workflow.predicting import predict_images
-from ..workflow.trained import TrainedModels, load_models
+from ..workflow.run_models import TrainedModels, load_models
+from ..workflow.run_predictions import predict_images
 from .baseline_facts import baseline_facts
 from .mask_report import image_dice
 

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import figures
 from ..data import ImageSet
 from ..runfolder import RunFolder, RunInfo
-from ..workflow.trained import TrainedModels
+from ..workflow.run_models import TrainedModels
 from .examples import varied
 
 

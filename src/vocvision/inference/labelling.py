@@ -4,7 +4,7 @@ Label scores are the classifier's probabilities, or those fused with the segment
 predicted class areas: in this task an image's labels are exactly the classes present in its
 mask, so the predicted area of a class is evidence of presence that the classifier lacks (on
 MSRC-v2 the fused score beat the classifier alone on the validation split). A threshold (one,
-or one per class) turns scores into labels. `choose_labelling` picks the rule on held-out
+or one per class) turns scores into labels. `labelling_rule_for` picks the rule on held-out
 predictions: the threshold on as many as there are (the probe's out-of-fold ones included),
 fusion only when it beats the classifier alone beyond noise.
 """
@@ -96,7 +96,7 @@ class LabellingRule:
         return cls(**known)
 
 
-def choose_labelling(
+def labelling_rule_for(
     probabilities: np.ndarray,
     areas: np.ndarray | None,
     labels: np.ndarray,
@@ -139,7 +139,7 @@ def choose_labelling(
 
 def _fusion_rule(probabilities, areas, labels, pool, choose, alone: LabellingRule, seed: int):
     """The fused rule of the best area scale when it beats the classifier alone (`alone`)
-    beyond noise on the N held-out images (see `choose_labelling`), else `alone`."""
+    beyond noise on the N held-out images (see `labelling_rule_for`), else `alone`."""
     at_least_one = alone.at_least_one
     folds = _folds(len(labels), seed)
     offset = len(pool[0]) - len(labels)  # the N images are the pool's last rows

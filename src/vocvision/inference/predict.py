@@ -101,6 +101,7 @@ def predict_masks(
     model: nn.Module,
     images: Sequence[np.ndarray],
     size: int,
+    *,
     batch_size: int = 8,
     fast: bool = True,
     allowed: np.ndarray | None = None,

@@ -26,13 +26,13 @@ from .context import JobContext
 from .schedule import DEFAULT_BUDGET_S, PARTS, Budget, Reporter, SilentReporter
 from .stages import STAGES, refresh_report
 
-__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run", "run_job"]
+__all__ = ["DEFAULT_BUDGET_S", "PARTS", "JobContext", "run"]
 TRAINING_STAGES = ("classify", "segment", "baselines")
 NO_MASKS = "the data has image labels only (no masks), so segmentation was not asked for"
 log = logging.getLogger(__name__)
 
 
-def run_job(
+def _run_stages(
     data_dir: str | Path,
     root: str | Path,
     config: RunConfig | None = None,
@@ -102,6 +102,6 @@ def run(
     evaluate, write report.html and report.ipynb. `only` keeps some parts (classify,
     segment, baselines, attack). Returns the run and its score (None when the test answers
     are hidden)."""
-    context = run_job(data, out, config, budget_s, only, resume, reporter)
+    context = _run_stages(data, out, config, budget_s, only, resume, reporter)
     trained = context.run if context.info is not None else Run.load(context.folder.root)
     return trained, context.score

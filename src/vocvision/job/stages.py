@@ -9,7 +9,7 @@ from ..training import EpochBudget, is_worker_process, main_process_decides, tra
 from ..workflow.baselines import BASELINES
 from ..workflow.robustness import AttackSettings
 from ..workflow.robustness.plan import plan_attacks
-from ..workflow.run_training import train_run
+from ..workflow.train_run import train_run
 from .context import JobContext
 from .schedule import MIN_SECONDS, EpochProgress
 

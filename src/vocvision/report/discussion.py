@@ -11,7 +11,7 @@ import numpy as np
 
 from ..runfolder import AttackResults, Evaluation
 from .document import Bullets, Paragraph, Section
-from .findings import METRIC_NAMES
+from .findings import pgd_against_noise, pgd_and_noise
 
 REFERENCES = (
     "O. Ronneberger, P. Fischer, T. Brox. U-Net: Convolutional Networks for Biomedical Image "
@@ -239,15 +239,9 @@ def _attacks(results: AttackResults | None) -> str | None:
     lines = []
     for model in ("classifier", "segmenter"):
         rows = [r for r in results.rows if r.model == model and not r.defence]
-        pgd = next((r for r in rows if r.attack == "pgd" and not r.curve), None)
-        noise = next((r for r in rows if r.attack == "noise"), None)
+        pgd, noise = pgd_and_noise(rows)
         if pgd and noise:
-            metric = METRIC_NAMES.get(pgd.metric, pgd.metric)
-            line = (
-                f"PGD at {pgd.eps_255:g}/255 leaves the {model} {pgd.ratio:.0%} of its clean "
-                f"{metric} at a PSNR of {pgd.psnr:.1f} dB (SSIM {pgd.ssim:.3f}), where random "
-                f"noise of the same size leaves {noise.ratio:.0%}"
-            )
+            line = f"For the {model}: {pgd_against_noise(pgd, noise)}"
             curve = sorted((r for r in rows if r.curve), key=lambda r: r.eps_255)
             if curve and curve[0].eps_255 < pgd.eps_255:
                 low = curve[0]

@@ -39,6 +39,23 @@ def segmentation_findings(segmentation: dict) -> list[str]:
     return lines
 
 
+def pgd_and_noise(rows: list) -> tuple:
+    """The plain (no defence, not a curve point) PGD and noise rows of one model's `rows`."""
+    plain = [r for r in rows if not r.curve and not r.defence]
+    pick = lambda attack: next((r for r in plain if r.attack == attack), None)  # noqa: E731
+    return pick("pgd"), pick("noise")
+
+
+def pgd_against_noise(pgd, noise) -> str:
+    """The one sentence on PGD against random noise of the same budget (section 4 and 5)."""
+    metric = METRIC_NAMES.get(pgd.metric, pgd.metric)
+    return (
+        f"{pgd.name} at {pgd.eps_255:g}/255 leaves {pgd.ratio:.0%} of the clean {metric} "
+        f"(PSNR {pgd.psnr:.1f} dB, SSIM {pgd.ssim:.3f}); random noise of the same budget "
+        f"leaves {noise.ratio:.0%}"
+    )
+
+
 def attack_findings(results: AttackResults) -> list[str]:
     """Plain-language findings of the attack suite, per model."""
     lines = []
@@ -53,13 +70,11 @@ def attack_findings(results: AttackResults) -> list[str]:
             "resolution from the scores of the sections above, so the numbers differ."
         )
         plain = [r for r in rows if not r.curve and not r.defence]
-        noise = next((r for r in plain if r.attack == "noise"), None)
-        pgd = next((r for r in plain if r.attack == "pgd"), None)
+        pgd, noise = pgd_and_noise(rows)
         if noise and pgd:
             lines.append(
-                f"{pgd.name} leaves {pgd.ratio:.0%} of it (PSNR {pgd.psnr:.1f} dB, SSIM "
-                f"{pgd.ssim:.3f}); random noise of the same budget leaves {noise.ratio:.0%}, so "
-                "the damage comes from the gradient's direction, not the perturbation's size."
+                f"{pgd_against_noise(pgd, noise)}, so the damage comes from the gradient's "
+                "direction, not the perturbation's size."
             )
         for r in plain:
             if r.success is not None:

@@ -111,9 +111,6 @@ class RunFolder:
         write_json(self.model("classifier").labelling, rule.to_dict())
 
     # predictions -------------------------------------------------------------------------
-    def predictions_path(self, split: str, data_dir: Path | None = None) -> Path:
-        return self.layout.predictions(split, data_dir)
-
     def write_predictions(self, predictions: Predictions, path: Path) -> Path:
         masks = {f"mask_{i}": m for i, m in enumerate(predictions.masks)}
         extra = (

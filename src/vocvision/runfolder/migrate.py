@@ -4,7 +4,7 @@ pickled model files to safetensors (read with `weights_only=True`, so nothing ru
 Schema 1 (no "schema" key): data_dir, train_split, test_split, classes, train_ids, val_ids
 and the config, in which settings added later are missing. The code of that time read them
 with defaults of its own, which differ from today's dataclass defaults where a setting's
-default changed; each setting's declared `legacy` value (see `vocvision.settings`) restores
+default changed; each setting's declared `legacy` value (see `vocvision.config_fields`) restores
 what such a run did. Schema 2 moved the data's description into "data"; schema 3 added
 settings that are off by default (segmenter.self_train, ema_decay), so a schema-2 run reads
 as it ran; schema 4 settles segmenter.loss by the CRF (ohem+dice where it is off), so a
@@ -19,10 +19,10 @@ import logging
 from pathlib import Path
 
 from ..config import RunConfig
+from ..config_fields import declared, legacy_value
 from ..errors import RunFolderError
 from ..layout import ModelLayout
 from ..models import Classifier, ProbeClassifier, Segmenter
-from ..settings import declared, legacy_value
 from ..training.checkpoints import read_checkpoint
 from .records import SCHEMA_VERSION
 

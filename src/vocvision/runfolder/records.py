@@ -22,7 +22,7 @@ DEFAULTS_DIGESTS = {
     3: "4fcfdb4af52635c8",
     4: "6af8c443b811d631",
     5: "3961e1cbda8498a9",
-    6: "b2fd824b81f3cb44",
+    6: "983d8eec70122565",
 }
 
 

@@ -20,10 +20,9 @@ def build_task(
 ) -> Task:
     """The `name` task ("classifier" or "segmenter") over `classes` with its section of the
     settled `config` (and, for the classifier, the labelling `rule`)."""
-    section = config.task(name)
-    if name == "classifier":
-        return ClassificationTask(classes, section, has_background, rule)
-    return SegmentationTask(classes, section, has_background)
+    section = config.task(name)  # refuses an unknown name
+    extra = {"rule": rule} if TASKS[name] is ClassificationTask else {}
+    return TASKS[name](classes, section, has_background, **extra)
 
 
 __all__ = ["TASKS", "AttackGoal", "ClassificationTask", "SegmentationTask", "Task", "build_task"]

@@ -26,7 +26,7 @@ class SegmentationLoss(nn.Module):
 
     def __init__(
         self,
-        terms: str = "ce+dice",
+        terms: str,
         weights: tuple[float, ...] = (1.0, 0.5),
         class_weights: torch.Tensor | None = None,
         binary: bool = False,

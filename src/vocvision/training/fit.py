@@ -138,8 +138,8 @@ def _trainer(
 def training_precision(config: RunConfig) -> str:
     """The config's `precision`; "auto" is bf16 autocast where the hardware computes in bf16
     (CPUs with AVX512-BF16 or AMX, CUDA GPUs that support it), 16-bit autocast on other CUDA
-    GPUs and float32 elsewhere. On this project's CPU bf16 cut the segmenter's training step
-    by a third (docs/benchmarks.md, training speed)."""
+    GPUs and float32 elsewhere. On this project's CPU bf16 with channels_last cut the
+    segmenter's training step by a third (docs/benchmarks.md, training speed)."""
     if config.precision != "auto":
         return config.precision
     cuda = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")

@@ -45,7 +45,7 @@ class TaskModule(L.LightningModule):
     The validation metric is a torchmetrics `Metric`, so DDP processes agree on it.
 
     Weights and images are channels_last during the fit: with bf16 autocast the MSRC-v2
-    segmenter's training step ran 1.45x faster on two cores (`benchmarks/train_speed.py`).
+    segmenter's training step ran 1.5x faster on one core (`benchmarks/train_speed.py`).
     `fit_model` turns the weights back to the standard layout before saving them.
     """
 

@@ -15,10 +15,10 @@ import lightning as L
 from ..config import RunConfig, TaskConfig
 from ..runfolder import RunFolder, RunInfo
 from ..training import is_worker_process
-from .label_choice import tune_labelling
-from .run_images import read_run_split
-from .run_training import train_run
-from .trained import TrainedModels, load_models, with_rule
+from .label_choice import choose_labelling
+from .run_models import TrainedModels, load_models, with_rule
+from .run_splits import read_run_split
+from .train_run import train_run
 
 # The classifier of the study's "scratch" variant: a VGG-style CNN at 160 px, plain BCE.
 SCRATCH_CLASSIFIER = {
@@ -118,6 +118,6 @@ def train_baseline(
         return None
     models = load_models(baseline, trained)
     if models.classifier:
-        rule = tune_labelling(baseline, trained, models, read_run_split(trained, "val"))
+        rule = choose_labelling(baseline, trained, models, read_run_split(trained, "val"))
         models = with_rule(models, trained, rule)
     return models

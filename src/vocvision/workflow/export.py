@@ -13,7 +13,7 @@ from torch import nn
 from ..fileio import atomic_path, write_json
 from ..inference.engines import OnnxModel, OrtSettings
 from ..runfolder import RunFolder, RunInfo
-from .trained import TrainedModel, TrainedModels, labelling_rule, load_models, make_task
+from .run_models import TrainedModel, TrainedModels, load_models, make_task
 
 OPSET = 18
 CONFIG_FILE = "export.json"
@@ -69,7 +69,7 @@ def load_onnx_models(
     (exported first when `export_dir` lacks them)."""
     if not (export_dir / CONFIG_FILE).is_file():
         export_run(folder, info, load_models(folder, info), export_dir)
-    rule = labelling_rule(folder, info)
+    rule = folder.read_labelling()
     loaded = {}
     for name in folder.trained_models(info):
         model = OnnxModel(export_dir / f"{name}.onnx", settings)

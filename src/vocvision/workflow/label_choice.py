@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import ImageSet
-from ..inference import LabellingRule, choose_labelling, class_areas
+from ..inference import LabellingRule, class_areas, labelling_rule_for
 from ..runfolder import RunFolder, RunInfo
 from ..training import read_oof
-from .trained import TrainedModels
+from .run_models import TrainedModels
 
 
-def tune_labelling(
+def choose_labelling(
     folder: RunFolder, info: RunInfo, models: TrainedModels, val: ImageSet
 ) -> LabellingRule:
     """The labelling rule for the run's classifier, saved as labelling.json (the one source
@@ -22,7 +22,7 @@ def tune_labelling(
     there is: `val`'s and, for the probe, the out-of-fold ones on the training part (all the
     training images, not a 15 % part). Fusion with the segmenter's class areas (when the run
     allows it and has a segmenter) is judged on `val` alone, the only images the segmenter
-    did not train on, and kept only when it wins beyond noise (`choose_labelling`)."""
+    did not train on, and kept only when it wins beyond noise (`labelling_rule_for`)."""
     c = info.config.classifier
     if c.threshold is not None:
         rule = LabellingRule(c.threshold, at_least_one=c.at_least_one, chosen_on="configured")
@@ -35,7 +35,7 @@ def tune_labelling(
     if models.segmenter and info.config.label_fusion:
         masks = models.segmentation.predict(models.segmenter.model, pixels)
         areas = class_areas(masks, val.num_classes)
-    rule = choose_labelling(
+    rule = labelling_rule_for(
         probabilities,
         areas,
         val.label_matrix(),

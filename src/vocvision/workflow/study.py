@@ -35,11 +35,11 @@ from ..models.probe import ProbeClassifier
 from ..runfolder import RunFolder, StudySection
 from ..training.probe_fitting import cross_validate_heads, extract_features, head_probabilities
 from .baselines import SCRATCH_CLASSIFIER
-from .label_choice import tune_labelling
-from .predicting import predict_images
-from .run_images import default_splits, read_run_split
-from .run_training import train_run
-from .trained import load_models, with_rule
+from .label_choice import choose_labelling
+from .run_models import load_models, with_rule
+from .run_predictions import predict_images
+from .run_splits import default_splits, read_run_split
+from .train_run import train_run
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def holdout_study(
         if variant.needs_segmenter:
             _attach_segmenter(run, RunFolder(segmenter_run))
         models = load_models(run, info)
-        rule = tune_labelling(run, info, models, read_run_split(info, "val"))
+        rule = choose_labelling(run, info, models, read_run_split(info, "val"))
         models = with_rule(models, info, rule)
         started = time.perf_counter()
         predictions = predict_images(models, test, info)

@@ -12,8 +12,8 @@ import torch
 from ...attacks import PGD
 from ...defences import JPEG, GaussianBlur, adversarial_finetune, defended
 from ...runfolder import AttackRow
-from ..trained import TrainedModel
-from .measuring import measure, timed
+from ..run_models import TrainedModel
+from .measured_attack import measure, timed
 
 
 def defence_rows(

@@ -9,8 +9,8 @@ import torch
 
 from ...attacks import FGSM, PGD, RandomNoise
 from ...runfolder import AttackRow
-from ..trained import TrainedModel
-from .measuring import measure, timed
+from ..run_models import TrainedModel
+from .measured_attack import measure, timed
 from .outputs import AttackOutputs
 from .pictures import example_figure
 

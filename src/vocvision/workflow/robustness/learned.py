@@ -10,9 +10,9 @@ import torch
 from ...attacks import GeneratorAttack, UniversalPerturbation
 from ...attacks.measure import outputs
 from ...runfolder import AttackRow
-from ..trained import TrainedModel
+from ..run_models import TrainedModel
 from .gradient import targeted_pgd_row
-from .measuring import measure, timed
+from .measured_attack import measure, timed
 from .outputs import AttackOutputs
 from .pictures import example_figure
 

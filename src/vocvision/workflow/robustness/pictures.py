@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from ... import figures
 from ...attacks.measure import outputs
-from ..trained import TrainedModel
+from ..run_models import TrainedModel
 
 
 def example_figure(

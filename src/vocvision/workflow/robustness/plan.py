@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ...attacks.generator import MIN_EPOCHS
-from ..trained import TrainedModels
+from ..run_models import TrainedModels
 from .learned import GENERATOR_SETTINGS
 from .suite import AttackSettings
 

@@ -22,11 +22,11 @@ from ...data import DataError, ImageSet
 from ...errors import RunFolderError
 from ...layout import MODEL_NAMES
 from ...runfolder import AttackResults, AttackRow, RunFolder
-from ..trained import TrainedModel, TrainedModels
+from ..run_models import TrainedModel, TrainedModels
 from .defended import defence_rows
 from .gradient import curve_rows, gradient_rows
 from .learned import generator_rows, universal_row
-from .measuring import measure
+from .measured_attack import measure
 from .outputs import AttackOutputs
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class AttackSettings:
     goal: str | None = None  # the generator's goal class (None: each task's default)
     defences: bool = False
     finetune_epochs: int = 2
-    models: tuple[str, ...] = ("classifier", "segmenter")
+    models: tuple[str, ...] = MODEL_NAMES
 
     def __post_init__(self) -> None:
         problems = []

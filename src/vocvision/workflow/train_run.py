@@ -20,8 +20,8 @@ from ..models import PretrainedWeightsError, check_weights_source
 from ..runfolder import RunFolder, RunInfo
 from ..training import fit_model, fit_probe, fresh_budgets, is_worker_process, read_checkpoint
 from ..training.self_training import FIRST_TRAINING_SHARE, self_train
-from .run_images import default_splits
-from .trained import make_task
+from .run_models import make_task
+from .run_splits import default_splits
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import numpy as np
 from ..data import ImageSet
 from ..inference import LabellingRule, class_areas
 from ..runfolder import Predictions, RunInfo
-from .trained import TrainedModels
+from .run_models import TrainedModels
 
 
 def predict_images(

@@ -6,9 +6,10 @@ settings`), and `legacy`, the value that runs of older run.json schemas assumed 
 file lacks the setting (`runfolder.migrate` reads it). Whether a setting is a whole number,
 and whether it may be None (unset), comes from its type annotation. `check` applies all of it
 to any configuration built of such dataclasses, so a new setting is one declaration in
-`vocvision.config`: `--set` and config files take it at once; a flag of its own is a line in
-`cli.options.TRAINING_OPTIONS`; and since the defaults changed, `runfolder.records` gets a new
-SCHEMA_VERSION and digest (a test says so).
+`vocvision.config` (the run's) or `vocvision.model_config` (a model's): `--set` and config
+files take it at once; a flag of its own is a line in `cli.options.TRAINING_OPTIONS`; and
+since the defaults changed, `runfolder.records` gets a new SCHEMA_VERSION and digest (a test
+says so).
 """
 
 from __future__ import annotations

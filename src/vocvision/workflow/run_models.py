@@ -55,12 +55,6 @@ def make_task(info: RunInfo, name: str, rule: LabellingRule | None = None) -> Ta
     return build_task(name, info.classes, info.config, info.has_background, rule)
 
 
-def labelling_rule(folder: RunFolder, info: RunInfo) -> LabellingRule | None:
-    """The run's labelling rule: labelling.json, its one source of truth (None before one
-    was chosen: the classifier task then labels at the configured threshold, or 0.5)."""
-    return folder.read_labelling()
-
-
 def with_rule(models: TrainedModels, info: RunInfo, rule: LabellingRule) -> TrainedModels:
     """`models` whose classifier labels by `rule` (a new task; the old one is not changed)."""
     if models.classifier is None:
@@ -78,7 +72,9 @@ def load_models(folder: RunFolder, info: RunInfo) -> TrainedModels:
             f"{folder.root}: no trained model (expected classifier/ or segmenter/ with "
             "model.safetensors): train first"
         )
-    rule = labelling_rule(folder, info)
+    # labelling.json, the rule's one source of truth (None before one was chosen: the
+    # classifier task then labels at the configured threshold, or 0.5)
+    rule = folder.read_labelling()
     loaded = {}
     for name in names:
         model, saved = load_pretrained(folder.model(name).root)

@@ -11,7 +11,7 @@ from torch import nn
 from ...attacks import Attack
 from ...attacks.measure import outputs, perturbation_stats, run_attack
 from ...runfolder import AttackRow
-from ..trained import TrainedModel
+from ..run_models import TrainedModel
 
 
 def timed(attack: Attack, images: torch.Tensor, targets: torch.Tensor):

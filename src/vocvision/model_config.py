@@ -1,5 +1,5 @@
 """The settings of each model of a run: `ClassifierConfig` and `SegmenterConfig`, over the
-`TaskConfig` settings they share. Each setting is declared once (`settings.setting`): its
+`TaskConfig` settings they share. Each setting is declared once (`config_fields.setting`): its
 default, help, allowed values and legacy value; `vocvision.config.RunConfig` holds both.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .settings import ConfigError, check_decoder_width, check_scales, setting
+from .config_fields import ConfigError, check_decoder_width, check_scales, setting
 
 CLASSIFIER_METHODS = ("probe", "finetune")
 CLASSIFICATION_LOSSES = ("bce", "weighted_bce", "asl")
@@ -17,6 +17,12 @@ CLASS_WEIGHTINGS = ("none", "inverse_sqrt")
 SCHEDULERS = ("warmup_cosine", "onecycle", "sgdr", "plateau")
 AUGMENTATIONS = ("basic", "strong", "randaugment")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
+
+def default_segmentation_loss(crf: bool) -> str:
+    """`segmenter.loss` when unset: ohem+dice where the CRF is off, ce+dice where it is on
+    (see the setting's help)."""
+    return "ce+dice" if crf else "ohem+dice"
 
 
 @dataclass
@@ -80,7 +86,11 @@ class TaskConfig:
         legacy={5: 1.0},
     )
     progressive_share: float = setting(
-        0.5, "The share of the epochs on progressive_scale's smaller crops.", low=0, high=1
+        0.7,
+        "The share of the epochs on progressive_scale's smaller crops (MSRC-v2, 5 minutes a "
+        "fold, cross-validated: 0.7 vs 0.5, +0.018 mIoU).",
+        low=0,
+        high=1,
     )
     freeze_epochs: int = setting(
         0, "Epochs that train the head alone, the pretrained encoder frozen, first.", low=0
@@ -251,7 +261,7 @@ class SegmenterConfig(TaskConfig):
 
     def check_together(self, name: str) -> None:
         super().check_together(name)
-        loss = "ce+dice" if self.loss is None else self.loss  # either default has two terms
+        loss = self.loss or default_segmentation_loss(bool(self.crf))
         terms = loss.split("+") if isinstance(loss, str) else [loss]
         if any(t not in SEGMENTATION_LOSS_TERMS for t in terms):
             raise ConfigError(
@@ -263,3 +273,12 @@ class SegmenterConfig(TaskConfig):
                 f"{name}.loss_weights needs one weight per loss term ({len(terms)}), got "
                 f"{list(self.loss_weights)}"
             )
+
+
+# The models a run trains, each with its section of the configuration: the one list of model
+# names (the run folder's layout, the configuration and the task objects use it).
+MODEL_SECTIONS: dict[str, type[TaskConfig]] = {
+    "classifier": ClassifierConfig,
+    "segmenter": SegmenterConfig,
+}
+MODEL_NAMES = tuple(MODEL_SECTIONS)
