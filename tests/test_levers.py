@@ -179,7 +179,9 @@ def test_the_budget_weighs_small_crop_and_frozen_epochs_by_their_cost(monkeypatc
 def test_early_epochs_train_on_smaller_crops_and_a_frozen_encoder_only_when_pretrained():
     image, mask = np.zeros((40, 50, 3), np.uint8), np.zeros((40, 50), np.uint8)
     images = ImageSet(["a"], [Sample(str(i), image, mask, np.ones(1)) for i in range(8)])
-    config = TaskConfig(image_size=64, epochs=4, batch_size=4, progressive_scale=0.5)
+    config = TaskConfig(
+        image_size=64, epochs=4, batch_size=4, progressive_scale=0.5, progressive_share=0.5
+    )
     loader = ImageSetDataModule(images, images, config).train_dataloader()
     sides = []
     for epoch in range(4):

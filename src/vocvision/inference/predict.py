@@ -130,9 +130,9 @@ def predict_masks(
     resampling to full size, so its cost does not grow with the image.
 
     `compile_model` runs the model through `torch.compile`: about twice the forward speed in
-    bf16 on a CPU, after a one-off compilation (minutes the first time, seconds once
-    PyTorch's on-disk cache holds it), so it pays on large splits. Every input shape (image
-    size x scale, batch size) compiles its own graph, so mixed image sizes erase the gain.
+    bf16 on a CPU, after a one-off compilation (minutes the first time, seconds once cached),
+    so it pays on large splits. Every input shape (image size x scale, batch size) compiles
+    its own graph, so mixed image sizes erase the gain. All but the first three are keywords.
     """
     model = _prepared(model)
     device, forward = _device_of(model), _compiled(model) if compile_model else model
@@ -142,8 +142,7 @@ def predict_masks(
         # Tiled inputs go one at a time (padding included), so memory stays one tile's worth.
         step = 1 if max(base) > tile else batch_size
         chunk = images[start : start + step] if square else _same_shape_run(images, start, step)
-        # Only the split's last batch is padded: a batch cut short by a new shape is followed
-        # by a new input shape anyway, so padding it would only multiply the work.
+        # Pad only the last batch: one cut short by a new shape meets a new graph anyway.
         last = start + len(chunk) == len(images)
         filled = _filled_up(chunk, step) if compile_model and last else chunk
         log_probs = _scaled_log_probabilities(
