@@ -189,5 +189,7 @@ def test_early_epochs_train_on_smaller_crops_and_a_frozen_encoder_only_when_pret
         sides.append(next(iter(loader))["image"].shape[-1])
     assert sides == [32, 32, 64, 64]
     assert TaskConfig(epochs=8, freeze_epochs=3).frozen_epochs == 2  # a quarter at most
+    # ... of the epochs that run: a budget that plans 3 of 40 leaves none frozen
+    assert not EpochSchedule(128, epochs=3, frozen_epochs=2).frozen(0)
     assert TaskConfig(epochs=8, freeze_epochs=3, pretrained="none").frozen_epochs == 0
     assert TaskConfig(image_size=100, progressive_scale=1.0).progressive_size is None

@@ -79,19 +79,26 @@ def inference_views(
 ) -> tuple[dict, dict]:
     """The segmenter's scores on `answers` in one view without the CRF, with the config's
     TTA without the CRF, and as predicted (`full`, vocvision's labels, whose per-image Dice
-    is `full_dice`), where they differ; and each view's per-image Kaggle Dice."""
+    is `full_dice`), where they differ, each with what it `adds` to the one before (words
+    for the report); and each view's per-image Kaggle Dice."""
     task, model = models.segmentation, models.segmenter.model
     c = info.config.segmenter
     pixels = [s.image for s in answers.samples]
-    masks = {}
-    if c.tta_flip or len(c.tta_scales) > 1 or c.crf:
+    masks, adds = {}, {}
+    tta = c.tta_flip or len(c.tta_scales) > 1
+    augmented = "test-time augmentation (flip + scales)"
+    if tta or c.crf:
         masks["one view"] = task.predict(model, pixels, tta=False, crf=False)
-    if c.crf and (c.tta_flip or len(c.tta_scales) > 1):
+    if c.crf and tta:
         masks["flip + scales"] = task.predict(model, pixels, crf=False)
+        adds["flip + scales"] = augmented
     if masks:
-        tta = "flip + scales" if c.tta_flip or len(c.tta_scales) > 1 else "one view"
-        masks[tta + (" + CRF" if c.crf else "")] = full
-    views = {name: _mask_summary(m, answers) for name, m in masks.items()}
+        name = ("flip + scales" if tta else "one view") + (" + CRF" if c.crf else "")
+        masks[name], adds[name] = full, "dense CRF" if c.crf else augmented
+    views = {
+        name: _mask_summary(m, answers) | ({"adds": adds[name]} if name in adds else {})
+        for name, m in masks.items()
+    }
     dice = {name: full_dice if m is full else image_dice(m, answers) for name, m in masks.items()}
     return views, dice
 

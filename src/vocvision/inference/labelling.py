@@ -63,6 +63,16 @@ class LabellingRule:
     def fused(self) -> bool:
         return self.fusion_area_scale is not None
 
+    @staticmethod
+    def provenance(chosen_on: str | None) -> str:
+        """Where a rule's threshold came from, in words: `chosen_on` is "given" (submit
+        --threshold), "configured" (classifier.threshold) or the held-out images it was
+        chosen on."""
+        words = {"given": "given to submit", "configured": "set in the configuration"}
+        if chosen_on in words:
+            return words[chosen_on]
+        return f"chosen on the {chosen_on or 'validation part'}"
+
     def scores(self, probabilities: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
         """The label scores: `probabilities`, fused with `areas` when the rule fuses."""
         if self.fusion_area_scale is None or areas is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inference import LabellingRule
 from ..runfolder import AttackResults, Evaluation
 from .document import Bullets, Paragraph, Section
 from .findings import pgd_against_noise, pgd_and_noise
@@ -163,8 +164,8 @@ def _labelling(e: Evaluation) -> str | None:
     fused = rule.get("fusion_area_scale") is not None
     how = "fused with the segmenter's class areas" if fused else "of the classifier alone"
     return (
-        f"Labels come from the scores {how} at {cut}, chosen on the "
-        f"{rule.get('chosen_on') or 'validation part'}; on the "
+        f"Labels come from the scores {how} at {cut}, "
+        f"{LabellingRule.provenance(rule.get('chosen_on'))}; on the "
         f"{e.split} that gives a per-image Dice of {c['summary']['dice']:.3f}, against "
         f"{c['dice_at_half']:.3f} for the classifier's probabilities at 0.5. The competition "
         "scores every image's label set with Dice, so the rule (the threshold, and whether to "

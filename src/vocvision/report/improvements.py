@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from ..inference import LabellingRule
 from ..runfolder import Evaluation
 from ..workflow.baselines import reference_baseline
 from .document import Bullets, Improvement, Paragraph, Section
@@ -123,8 +124,7 @@ def segmentation_improvements(e: Evaluation, training: dict) -> list[Section]:
     sections += encoder
     views = list((s.get("views") or {}).items())
     for (old_name, old), (new_name, new) in pairwise(views):
-        added = new_name.removeprefix(old_name).strip(" +") or new_name
-        what = "dense CRF" if added == "CRF" else f"test-time augmentation ({added})"
+        what = new.get("adds") or f"{new_name} (instead of {old_name})"  # older records
         paired = e.comparisons.get(f"view:{new_name}")
         block = marked(
             what, "Kaggle Dice", new["kaggle_dice"], old["kaggle_dice"], old_name, paired
@@ -166,7 +166,4 @@ def _encoder_alone(e: Evaluation, backbone: str) -> list[Section]:
 
 def _labelling_words(chosen_on: str, fused: bool) -> str:
     how = "labelling fused with the segmenter's class areas" if fused else "labelling"
-    given = {"given": "the threshold given to submit", "configured": "the configured threshold"}
-    if chosen_on in given:
-        return f"{how} at {given[chosen_on]}"
-    return f"{how}, chosen on the {chosen_on}"
+    return f"{how}, its threshold {LabellingRule.provenance(chosen_on)}"

@@ -4,6 +4,7 @@ improvement), every subsection with its architecture in words and its curves."""
 
 from __future__ import annotations
 
+from ..inference import LabellingRule
 from ..runfolder import Evaluation, RunFolder, RunInfo
 from .document import Bullets, Paragraph, Section, Table, figures_matching, number, scores_table
 from .findings import segmentation_findings, study_findings
@@ -97,8 +98,8 @@ def _pretrained(
         )
         threshold = rule["threshold"]
         cut = "per-class thresholds" if isinstance(threshold, list) else f"threshold {threshold}"
-        chosen = f", chosen on the {rule['chosen_on']}" if rule.get("chosen_on") else ""
-        sub.add(Paragraph(f"Labels come from {how} at {cut}{chosen}."))
+        chosen = LabellingRule.provenance(rule.get("chosen_on"))
+        sub.add(Paragraph(f"Labels come from {how} at {cut}, {chosen}."))
     caption = f"Classification on the {evaluation.split}; {INTERVALS}."
     sub.add(scores_table(c["summary"], c.get("intervals"), caption))
     rows = [

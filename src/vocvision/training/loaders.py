@@ -23,8 +23,9 @@ class EpochSchedule:
     """What each training epoch costs: its crop's side, `small` for the first `small_share`
     of the `epochs`, then `size` (progressive resizing: the early epochs, which learn coarse
     shapes, cost half as much at 192 px as at 256), and whether the encoder is frozen (the
-    first `frozen_epochs`). `EpochBudget` plans with `cost` and moves `epochs` when it plans
-    fewer, so the switch to full-size crops stays at the same share of the epochs that run."""
+    first `frozen_epochs`, at most a quarter of the `epochs`). `EpochBudget` plans with
+    `cost` and moves `epochs` when it plans fewer, so the switch to full-size crops stays at
+    the same share of the epochs that run, and a short fit is not mostly frozen."""
 
     size: int
     small: int | None = None
@@ -36,9 +37,12 @@ class EpochSchedule:
         small_epochs = round(self.small_share * self.epochs)
         return self.small if self.small and epoch < small_epochs else self.size
 
+    def frozen(self, epoch: int) -> bool:
+        return epoch < min(self.frozen_epochs, self.epochs // 4)
+
     def cost(self, epoch: int) -> float:
         """Epoch `epoch`'s training work relative to a full-size, unfrozen one."""
-        frozen = FROZEN_EPOCH_COST if epoch < self.frozen_epochs else 1.0
+        frozen = FROZEN_EPOCH_COST if self.frozen(epoch) else 1.0
         return (self.side(epoch) / self.size) ** 2 * frozen
 
 

@@ -64,6 +64,10 @@ class TaskModule(L.LightningModule):
         self.model.to(memory_format=torch.channels_last)
 
     def _frozen_epoch(self) -> bool:
+        # the data module's schedule, which the time budget shortens, when there is one
+        schedule = getattr(self.trainer.datamodule, "schedule", None)
+        if schedule is not None:
+            return schedule.frozen(self.current_epoch)
         return self.current_epoch < self.config.frozen_epochs
 
     def on_train_epoch_start(self) -> None:

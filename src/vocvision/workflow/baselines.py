@@ -36,10 +36,11 @@ SCRATCH_CLASSIFIER = {
 
 def unet_recipe(section: TaskConfig, pretrained: bool) -> dict:
     """The two U-Nets' settings over the run's segmenter `section`: half its input side (128
-    px of 256), no progressive resizing, up to 40 epochs at a higher learning rate, the run's
-    loss, TTA and CRF; the encoder random unless `pretrained` (then the run's weights). From
-    random weights a U-Net needs many more epochs than over a pretrained encoder: at the
-    run's 256 px it got 3 in its share of a 45-minute job (val mIoU 0.07, still rising)."""
+    px of 256), no progressive resizing or frozen warm-up, up to 40 epochs at a higher
+    learning rate, the run's loss, TTA and CRF; the encoder random unless `pretrained` (then
+    the run's weights). From random weights a U-Net needs many more epochs than over a
+    pretrained encoder: at the run's 256 px it got 3 in its share of a 45-minute job (val
+    mIoU 0.07, still rising)."""
     settings = {
         "arch": "unet",
         "image_size": max(32, section.image_size // 64 * 32),
@@ -47,6 +48,7 @@ def unet_recipe(section: TaskConfig, pretrained: bool) -> dict:
         "epochs": 40,
         "lr": 3e-3,
         "patience": 40,
+        "freeze_epochs": 0,  # the pair differs in the encoder's starting weights alone
     }
     return settings if pretrained else settings | {"pretrained": "none"}
 
