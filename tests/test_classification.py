@@ -20,7 +20,6 @@ from vocvision.inference import (
 )
 from vocvision.layout import ModelLayout
 from vocvision.metrics import classification_metrics
-from vocvision.model_config import TaskConfig
 from vocvision.models import Classifier, ProbeClassifier, load_pretrained
 from vocvision.report.findings import study_findings
 from vocvision.runfolder import RunFolder
@@ -138,7 +137,8 @@ def test_two_stage_training_keeps_the_backbone_frozen_first(tmp_path):
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    data = ImageSetDataModule(images, images, TaskConfig(image_size=32, batch_size=8))
+    c.image_size, c.batch_size = 32, 8  # the data module plans the frozen epochs from it
+    data = ImageSetDataModule(images, images, c)
     trainer.fit(module, datamodule=data)
     after = module.model.backbone.state_dict()
     assert all(torch.equal(backbone_before[k], after[k]) for k in after)  # BN stats too

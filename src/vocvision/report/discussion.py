@@ -242,13 +242,13 @@ def _attacks(results: AttackResults | None) -> str | None:
         rows = [r for r in results.rows if r.model == model and not r.defence]
         pgd, noise = pgd_and_noise(rows)
         if pgd and noise:
-            line = f"For the {model}: {pgd_against_noise(pgd, noise)}"
+            line = f"For the {model}, {pgd_against_noise(pgd, noise)}"
             curve = sorted((r for r in rows if r.curve), key=lambda r: r.eps_255)
             if curve and curve[0].eps_255 < pgd.eps_255:
                 low = curve[0]
                 line += (
-                    f", and already at {low.eps_255:g}/255 (PSNR {low.psnr:.1f} dB) it leaves "
-                    f"{low.ratio:.0%}"
+                    f", and PGD already at {low.eps_255:g}/255 (PSNR {low.psnr:.1f} dB) "
+                    f"leaves {low.ratio:.0%}"
                 )
             lines.append(line)
     if not lines:
@@ -263,7 +263,7 @@ def _attacks(results: AttackResults | None) -> str | None:
             "(Athalye et al. 2018)."
         )
     return (
-        "; ".join(lines) + ". Perturbations far below what a person notices change the "
+        ". ".join(lines) + ". Perturbations far below what a person notices change the "
         "predictions entirely, as Madry et al. (2018) found for PGD, and SegPGD and CosPGD "
         "(Gu et al. 2022; Agnihotri & Keuper 2023) find for segmenters: the models rely on "
         "features that are not the ones people use." + defence

@@ -50,7 +50,7 @@ def pgd_against_noise(pgd, noise) -> str:
     """The one sentence on PGD against random noise of the same budget (section 4 and 5)."""
     metric = METRIC_NAMES.get(pgd.metric, pgd.metric)
     return (
-        f"{pgd.name} at {pgd.eps_255:g}/255 leaves {pgd.ratio:.0%} of the clean {metric} "
+        f"{pgd.name} leaves {pgd.ratio:.0%} of the clean {metric} "
         f"(PSNR {pgd.psnr:.1f} dB, SSIM {pgd.ssim:.3f}); random noise of the same budget "
         f"leaves {noise.ratio:.0%}"
     )
