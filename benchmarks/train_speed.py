@@ -70,17 +70,16 @@ def main() -> int:
             )
             console.print(f"{model}, {setting}, {threads} threads: measured")
     console.print(table)
-    console.print(_schedule_table(config, rates, args.threads))
+    console.print(_schedule_table(images, config, rates, args.threads))
     return 0
 
 
-def _schedule_table(config: RunConfig, rates: dict, threads: list[int]) -> Table:
-    """The segmenter's images/s over its default schedule's epochs, each epoch at the rate
-    measured for its crops and frozen encoder, against float32 at full size throughout."""
+def _schedule_table(images, config: RunConfig, rates: dict, threads: list[int]) -> Table:
+    """The segmenter's images/s over its default schedule's epochs (as its training's data
+    module plans them), each epoch at the rate measured for its crops and frozen encoder,
+    against float32 at full size throughout."""
     c = config.segmenter
-    schedule = EpochSchedule(
-        c.image_size, c.progressive_size, c.progressive_share, c.epochs, c.frozen_epochs
-    )
+    schedule = ImageSetDataModule(images, images, c).schedule
     kinds = Counter(_epoch_setting(schedule, e) for e in range(c.epochs))
     words = ", ".join(f"{n} x {kind}" for kind, n in kinds.items())
     table = Table(title=f"segmenter training, the default schedule of {c.epochs} epochs: {words}")
@@ -96,7 +95,7 @@ def _schedule_table(config: RunConfig, rates: dict, threads: list[int]) -> Table
 def _epoch_setting(schedule: EpochSchedule, epoch: int) -> str:
     """The table row whose rate epoch `epoch` of `schedule` trains at."""
     small = schedule.side(epoch) < schedule.size
-    if epoch < schedule.frozen_epochs:
+    if schedule.frozen(epoch):
         return SMALL_FROZEN if small else "bf16 + cl, encoder frozen"
     return SMALL if small else "bf16 + channels_last"
 

@@ -19,6 +19,12 @@ AUGMENTATIONS = ("basic", "strong", "randaugment")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 
 
+def frozen_epoch_limit(freeze_epochs: int, epochs: int) -> int:
+    """The epochs that may train with the encoder frozen, of `epochs` in all: `freeze_epochs`,
+    at most a quarter of them (the encoder must still learn)."""
+    return min(freeze_epochs, epochs // 4)
+
+
 def default_segmentation_loss(crf: bool) -> str:
     """`segmenter.loss` when unset: ohem+dice where the CRF is off, ce+dice where it is on
     (see the setting's help)."""
@@ -111,7 +117,7 @@ class TaskConfig:
         of the epochs (the encoder must still learn), none when it is not pretrained."""
         if self.pretrained == "none":
             return 0
-        return min(self.freeze_epochs, (self.epochs or 0) // 4)
+        return frozen_epoch_limit(self.freeze_epochs, self.epochs or 0)
 
     @property
     def progressive_size(self) -> int | None:

@@ -93,10 +93,8 @@ def _epochs_that_fit(
     """The most epochs (up to `most`) whose rest fits `left` seconds, epoch `done` having
     trained in `training` and validated in `validation` seconds; each epoch's training
     weighed by its cost in `costs` (smaller crops and a frozen encoder cost less), whose
-    switch to full-size crops moves with the count."""
-    if costs is None:
-        return min(most, done + 1 + max(0, int(left / (training + validation))))
-    planned = copy.copy(costs)
+    switch to full-size crops moves with the count (without `costs`, every epoch alike)."""
+    planned = copy.copy(costs) if costs is not None else EpochSchedule(size=1)
     for count in range(most, done + 1, -1):
         planned.epochs = count
         unit = training / planned.cost(done)

@@ -11,7 +11,7 @@ from torchvision.transforms import v2
 
 from ..data.augmentation import eval_transform, to_tensors, train_transform
 from ..data.sample import ImageSet
-from ..model_config import TaskConfig
+from ..model_config import TaskConfig, frozen_epoch_limit
 
 # A frozen-encoder epoch's work relative to a full one (no encoder backward, no encoder
 # step): MSRC-v2 segmenter, bf16 autocast + channels_last, one core: 7.5 vs 4.5 images/s.
@@ -38,7 +38,7 @@ class EpochSchedule:
         return self.small if self.small and epoch < small_epochs else self.size
 
     def frozen(self, epoch: int) -> bool:
-        return epoch < min(self.frozen_epochs, self.epochs // 4)
+        return epoch < frozen_epoch_limit(self.frozen_epochs, self.epochs)
 
     def cost(self, epoch: int) -> float:
         """Epoch `epoch`'s training work relative to a full-size, unfrozen one."""
@@ -79,10 +79,9 @@ class EpochShuffle(Sampler[tuple[int, int]]):
     epoch's iteration (`set_epoch`), so a resumed run shuffles the epochs it repeats exactly
     as an uninterrupted one did. Yields `(epoch * size + index, side)`: the dataset learns
     the epoch and the epoch's crop side (`crops`; the sampler runs in the main process, so
-    a plan that moves the schedule reaches loader workers too). Without `crops`, plain
-    items (the dataset's first transform)."""
+    a plan that moves the schedule reaches loader workers too)."""
 
-    def __init__(self, size: int, seed: int = 0, crops: EpochSchedule | None = None) -> None:
+    def __init__(self, size: int, crops: EpochSchedule, seed: int = 0) -> None:
         self.size, self.seed, self.epoch, self.crops = size, seed, 0, crops
 
     def set_epoch(self, epoch: int) -> None:
@@ -91,11 +90,8 @@ class EpochShuffle(Sampler[tuple[int, int]]):
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed + 1000 * self.epoch)
         order = torch.randperm(self.size, generator=generator)
-        items = (order + self.epoch * self.size).tolist()
-        if self.crops is None:
-            return iter(items)
         side = self.crops.side(self.epoch)
-        return iter((item, side) for item in items)
+        return iter((item, side) for item in (order + self.epoch * self.size).tolist())
 
     def __len__(self) -> int:
         return self.size
@@ -135,7 +131,7 @@ class ImageSetDataModule(L.LightningDataModule):
         return DataLoader(
             dataset,
             batch_size=c.batch_size,
-            sampler=EpochShuffle(len(dataset), self.seed, crops),
+            sampler=EpochShuffle(len(dataset), crops, self.seed),
             # its own generator: the loader draws a base seed from it when an epoch's
             # iteration starts, which must not move the global one (dropout's)
             generator=torch.Generator().manual_seed(self.seed),
