@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -16,6 +17,10 @@ from typer.testing import CliRunner
 import vocvision as vv
 from vocvision.cli import app
 from vocvision.cli.options import parse_duration
+from vocvision.inference.view_budget import Views
+from vocvision.runfolder import RunFolder
+from vocvision.workflow.run_models import load_models
+from vocvision.workflow.view_choice import fit_views
 
 SECTIONS = ["1 Overview and data", "2 Classification", "3 Segmentation",
             "4 Adversarial attacks", "5 Discussion"]  # fmt: skip
@@ -131,6 +136,30 @@ def test_the_notebook_runs_again_from_its_own_folder(job):
               if o.output_type == "error"]  # fmt: skip
     assert not errors
     assert run.folder.layout.submission.is_file()
+
+
+def test_the_views_that_fit_the_predict_share_are_kept_in_run_json(job, tmp_path):
+    run, _ = job
+    predict = {s.name: s for s in run.folder.read_job().stages}["predict"]
+    assert "views: " in predict.note
+    folder = RunFolder(shutil.copytree(run.root, tmp_path / "run"))
+    info = folder.read_info()
+    full = dataclasses.replace(
+        info.config.segmenter, tta_flip=True, tta_scales=(0.75, 1.0, 1.25), crf=True
+    )
+    info = dataclasses.replace(info, config=dataclasses.replace(info.config, segmenter=full))
+    folder.write_info(info)
+    models = load_models(folder, info)
+    pixels = [s.image for s in vv.Run(folder, info).images("test").samples]
+    same, choice = fit_views(folder, info, models, pixels, len(pixels), seconds=1e6)
+    assert same is info and choice.chosen == choice.configured == Views.of(full)
+    _, choice = fit_views(folder, info, models, pixels, len(pixels), seconds=0.0)
+    assert choice.chosen == Views() and "one view instead of flip + scales + CRF" in (
+        choice.describe()
+    )
+    reloaded = vv.Run.load(folder.root)  # run.json now holds the views every prediction uses
+    assert Views.of(reloaded.config.segmenter) == Views()
+    assert len(reloaded.predict(split="test").masks) == len(pixels)
 
 
 def test_a_small_budget_skips_what_does_not_fit_and_says_so(kaggle_dir, tmp_path):

@@ -19,6 +19,7 @@ from vocvision.config import ConfigError, RunConfig
 from vocvision.data import DataError, ImageSet, Sample, read_coco, read_split, write_voc
 from vocvision.data.augmentation import to_tensors, train_transform
 from vocvision.inference import predict_masks
+from vocvision.inference.view_budget import Views, affordable_views, cheaper_views
 from vocvision.metrics import segmentation_metrics
 from vocvision.model_config import TaskConfig
 from vocvision.models import Segmenter
@@ -402,7 +403,7 @@ def test_auto_architecture_and_epochs_follow_the_labels():
     config = RunConfig()
     assert (config.segmenter.arch, config.segmenter.epochs) == ("auto", None)
     multiclass, binary = config.for_labels(binary=False), config.for_labels(binary=True)
-    assert (multiclass.segmenter.arch, multiclass.segmenter.epochs) == ("fpn", 18)
+    assert (multiclass.segmenter.arch, multiclass.segmenter.epochs) == ("fpn", 30)
     assert (binary.segmenter.arch, binary.segmenter.epochs) == ("unet", 32)
     config.segmenter.arch = "deeplabv3plus"
     assert config.for_labels(binary=True).segmenter.arch == "deeplabv3plus"
@@ -483,3 +484,19 @@ def test_training_validation_miou_is_the_evaluation_steps_on_the_same_masks(tmp_
     )
     assert 0 < logged < 1
     assert scored["summary"]["mIoU"] == pytest.approx(logged, abs=1e-6)
+
+
+def test_a_short_share_drops_the_views_that_buy_least_per_second_first():
+    full = Views(flip=True, scales=(0.75, 1.0, 1.25), crf=True)
+    ladder = cheaper_views(full)
+    assert [v.describe() for v in ladder] == [
+        "flip + scales + CRF", "flip + CRF", "one view + CRF", "one view"
+    ]  # fmt: skip
+    assert full.forward_passes == pytest.approx(2 * (0.75**2 + 1 + 1.25**2))
+    # one pass 0.1 s and the CRF 0.2 s an image: full 0.825 s, flip + CRF 0.4, CRF alone 0.3
+    assert affordable_views(full, 10, 8.5, 0.1, 0.2) == full
+    assert affordable_views(full, 10, 5.0, 0.1, 0.2) == ladder[1]
+    assert affordable_views(full, 10, 3.5, 0.1, 0.2) == ladder[2]
+    assert affordable_views(full, 10, 0.0, 0.1, 0.2) == Views()  # one view, whatever it costs
+    plain = Views()
+    assert cheaper_views(plain) == [plain]

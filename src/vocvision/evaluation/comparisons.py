@@ -3,11 +3,14 @@ baselines, the test-time augmentation and CRF, the tuned labelling."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .. import figures
 from ..data import ImageSet
 from ..inference import LabellingRule
+from ..inference.view_budget import Views
 from ..metrics import (
     classification_metrics,
     confusion_matrix,
@@ -82,19 +85,20 @@ def inference_views(
     is `full_dice`), where they differ, each with what it `adds` to the one before (words
     for the report); and each view's per-image Kaggle Dice."""
     task, model = models.segmentation, models.segmenter.model
-    c = info.config.segmenter
+    run_views = Views.of(info.config.segmenter)
+    augmented = replace(run_views, crf=False)
     pixels = [s.image for s in answers.samples]
     masks, adds = {}, {}
-    tta = c.tta_flip or len(c.tta_scales) > 1
-    augmented = "test-time augmentation (flip + scales)"
-    if tta or c.crf:
+    tta = augmented != Views()
+    words = f"test-time augmentation ({augmented.describe()})"
+    if tta or run_views.crf:
         masks["one view"] = task.predict(model, pixels, tta=False, crf=False)
-    if c.crf and tta:
-        masks["flip + scales"] = task.predict(model, pixels, crf=False)
-        adds["flip + scales"] = augmented
+    if run_views.crf and tta:
+        masks[augmented.describe()] = task.predict(model, pixels, crf=False)
+        adds[augmented.describe()] = words
     if masks:
-        name = ("flip + scales" if tta else "one view") + (" + CRF" if c.crf else "")
-        masks[name], adds[name] = full, "dense CRF" if c.crf else augmented
+        name = run_views.describe()
+        masks[name], adds[name] = full, "dense CRF" if run_views.crf else words
     views = {
         name: _mask_summary(m, answers) | ({"adds": adds[name]} if name in adds else {})
         for name, m in masks.items()

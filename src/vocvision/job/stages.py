@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import time
 
+from ..data import ImageSet
 from ..report.notebook import notebook_ran
 from ..training import EpochBudget, is_worker_process, main_process_decides, trained_epochs
 from ..workflow.baselines import BASELINES
 from ..workflow.robustness import AttackSettings
 from ..workflow.robustness.plan import plan_attacks
 from ..workflow.train_run import train_run
+from ..workflow.view_choice import TIMED_IMAGES, fit_views
 from .context import JobContext
 from .schedule import MIN_SECONDS, EpochProgress
+
+# Of the predict stage's share, what the segmenter's views may take: the rest is for the
+# labelling choice's classifier, the test labels and writing submission.csv.
+VIEWS_SHARE = 0.8
 
 
 def _train(context: JobContext, name: str, allotted: float) -> tuple[str, str]:
@@ -74,11 +80,12 @@ def baselines(context: JobContext, allotted: float) -> tuple[str, str]:
 def predict(context: JobContext, allotted: float) -> tuple[str, str]:
     if context.info is None:
         return "skipped", "no model was trained"
+    test = context.run.images("test")
+    views = _fit_views(context, test, allotted) if len(test) else ""
     run = context.run
     if run.models.classifier:
         context.reporter.update("choosing the labelling rule")
         run.choose_labelling()
-    test = run.images("test")
     if not len(test):
         return "skipped", "the data has no test images (every image is labelled)"
     context.reporter.update(f"predicting {len(test)} test images")
@@ -87,9 +94,27 @@ def predict(context: JobContext, allotted: float) -> tuple[str, str]:
         return "done", f"{len(test)} test images; no submission without a segmenter"
     submission = run.submit()
     if submission.truth is None:
-        return "done", f"{len(test)} test images; submission.csv (test answers hidden)"
+        return "done", f"{len(test)} test images; submission.csv (test answers hidden){views}"
     context.score = score = submission.score()
-    return "done", f"{len(test)} test images; Kaggle mean Dice {score.overall:.4f}"
+    return "done", f"{len(test)} test images; Kaggle mean Dice {score.overall:.4f}{views}"
+
+
+def _fit_views(context: JobContext, test: ImageSet, allotted: float) -> str:
+    """Keep the segmenter's richest test-time views that fit the stage's share (timed
+    here), for the test images and, when labelling may fuse the masks, the validation part;
+    returns the note's words on them ("" without a segmenter)."""
+    run = context.run
+    if not run.models.segmenter:
+        return ""
+    config = context.info.config
+    fusing = run.models.classifier and config.label_fusion and config.classifier.threshold is None
+    images = len(test) + (len(context.info.val_ids) if fusing else 0)
+    context.reporter.update("timing the test-time views")
+    pixels = [s.image for s in test.samples[: TIMED_IMAGES + 1]]
+    context.info, choice = fit_views(
+        context.folder, context.info, run.models, pixels, images, allotted * VIEWS_SHARE
+    )
+    return f"; views: {choice.describe()}"
 
 
 def attack(context: JobContext, allotted: float) -> tuple[str, str]:

@@ -163,20 +163,26 @@ def _labelling(e: Evaluation) -> str | None:
     )
     fused = rule.get("fusion_area_scale") is not None
     how = "fused with the segmenter's class areas" if fused else "of the classifier alone"
+    paired = e.comparisons.get("labelling") or {}
+    if paired.get("verdict") == "better":
+        outcome = "; here that choice paid off."
+    elif paired.get("difference", 0) > 0:
+        outcome = (
+            f"; here it gained {paired['difference']:+.3f}, within the noise of the "
+            f"{paired.get('images', 'evaluation')} images that score it."
+        )
+    else:
+        outcome = (
+            "; here it did not beat 0.5: the images that chose it and the ones that score it "
+            "disagree about where the cut should be."
+        )
     return (
         f"Labels come from the scores {how} at {cut}, "
         f"{LabellingRule.provenance(rule.get('chosen_on'))}; on the "
         f"{e.split} that gives a per-image Dice of {c['summary']['dice']:.3f}, against "
         f"{c['dice_at_half']:.3f} for the classifier's probabilities at 0.5. The competition "
         "scores every image's label set with Dice, so the rule (the threshold, and whether to "
-        "fuse) is chosen for that metric on images the model did not train on"
-        + (
-            "; here that choice paid off."
-            if (e.comparisons.get("labelling") or {}).get("verdict") == "better"
-            else "; here it did not beat 0.5 beyond the noise of the evaluation images: the "
-            "images that chose it and the ones that score it disagree about where the cut "
-            "should be."
-        )
+        "fuse) is chosen for that metric on images the model did not train on" + outcome
     )
 
 

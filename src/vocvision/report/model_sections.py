@@ -4,7 +4,10 @@ improvement), every subsection with its architecture in words and its curves."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..inference import LabellingRule
+from ..inference.view_budget import Views
 from ..runfolder import Evaluation, RunFolder, RunInfo
 from .document import Bullets, Paragraph, Section, Table, figures_matching, number, scores_table
 from .findings import segmentation_findings, study_findings
@@ -130,7 +133,8 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
         said = f"No segmenter: {why[0]}." if why and why[0] else "No segmenter was trained."
         return section.add(Paragraph(said[0].upper() + said[1:]))
     c = info.config.segmenter
-    views = f"flip + scales {list(c.tta_scales)}" if c.tta_flip else f"scales {list(c.tta_scales)}"
+    views = replace(Views.of(c), crf=False)
+    scales = f" {list(c.tta_scales)}" if views.scales != (1.0,) else ""
     model = section.sub("The model")
     decoder = DECODERS.get(training["arch"], f"a {training['arch']} decoder")
     model.add(
@@ -138,8 +142,7 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
             f"{training['arch']} over {training['backbone']}: the encoder is the pretrained "
             f"ImageNet classifier without its head, and {decoder}. Trained at "
             f"{training['image_size']} px with loss {c.loss}; prediction at each image's own "
-            f"resolution with test-time augmentation ({views})"
-            f"{' and a dense CRF' if c.crf else ''}."
+            f"resolution ({views.describe()}{scales}{', then a dense CRF' if c.crf else ''})."
         )
     )
     if evaluation.baselines.get("segmenter"):

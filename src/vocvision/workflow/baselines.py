@@ -35,15 +35,18 @@ SCRATCH_CLASSIFIER = {
 
 
 def unet_recipe(section: TaskConfig, pretrained: bool) -> dict:
-    """The two U-Nets' settings over the run's segmenter `section`: half its input side (128
-    px of 256), no progressive resizing or frozen warm-up, up to 40 epochs at a higher
-    learning rate, the run's loss, TTA and CRF; the encoder random unless `pretrained` (then
-    the run's weights). From random weights a U-Net needs many more epochs than over a
-    pretrained encoder: at the run's 256 px it got 3 in its share of a 45-minute job (val
-    mIoU 0.07, still rising)."""
+    """The two U-Nets' settings over the run's segmenter `section`: a quarter of its input
+    side (64 px of 256, at least 64), no progressive resizing or frozen warm-up, up to 40
+    epochs at a higher learning rate, the run's loss, TTA and CRF; the encoder random unless
+    `pretrained` (then the run's weights).
+
+    From random weights a U-Net needs many epochs, so its images are small: in 200 s on one
+    core (about its share of a 45-minute job on MSRC-v2) it reached validation mIoU 0.258 at
+    64 px (30 epochs), 0.170 at 96 (15) and 0.126 at 128 (8); lr 1e-2 and plain CE did no
+    better (docs/benchmarks.md, "The U-Net from scratch")."""
     settings = {
         "arch": "unet",
-        "image_size": max(32, section.image_size // 64 * 32),
+        "image_size": max(64, section.image_size // 128 * 32),
         "progressive_scale": 1.0,
         "epochs": 40,
         "lr": 3e-3,

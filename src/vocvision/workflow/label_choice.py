@@ -22,7 +22,7 @@ def choose_labelling(
     there is: `val`'s and, for the probe, the out-of-fold ones on the training part (all the
     training images, not a 15 % part). Fusion with the segmenter's class areas (when the run
     allows it and has a segmenter) is judged on `val` alone, the only images the segmenter
-    did not train on, and kept only when it wins beyond noise (`labelling_rule_for`)."""
+    did not train on, and kept when it wins there, cross-fitted (`labelling_rule_for`)."""
     c = info.config.classifier
     if c.threshold is not None:
         rule = LabellingRule(c.threshold, at_least_one=c.at_least_one, chosen_on="configured")
