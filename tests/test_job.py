@@ -118,6 +118,9 @@ def test_the_report_s_numbers_are_read_from_the_results(job):
     gain = unet["unet_pretrained"] - unet["segmenter"]
     assert f"{gain:+.3f} mIoU over random weights ({unet['unet_pretrained']:.3f} vs " \
            f"{unet['segmenter']:.3f}" in text  # fmt: skip
+    # the pair trains the same epochs: the one over the pretrained encoder repeats the count
+    scratch, pretrained = (evaluation.baselines[n] for n in ("segmenter", "unet_pretrained"))
+    assert pretrained["planned_epochs"] == scratch["epochs"] >= pretrained["epochs"]
     for row in (r for r in attacks.rows if r.attack == "generator"):
         assert f"The {row.model}'s generator reaches the goal ({row.goal}) with a success " \
                f"of {row.success:.0%} ({row.clean_success:.0%} before the attack) on " \

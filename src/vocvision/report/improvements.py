@@ -148,8 +148,9 @@ def _encoder_alone(e: Evaluation, backbone: str) -> list[Section]:
         e.comparisons.get("segmenter_encoder"),
     )
     same = (
-        "Both U-Nets share the decoder, input size, planned epochs, learning rate, loss and "
-        "time share; only the encoder's starting weights differ (ImageNet or random)."
+        "Both U-Nets share the decoder, input size, learning rate, loss and epoch count (the "
+        "one over the pretrained encoder trains as many epochs as the one from scratch did in "
+        "its time share); only the encoder's starting weights differ (ImageNet or random)."
     )
     section = comparison_section(
         f"a pretrained {backbone} encoder", "random weights (U-Net)", block
