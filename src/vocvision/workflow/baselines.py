@@ -110,7 +110,7 @@ def baseline_config(config: RunConfig, name: str) -> RunConfig:
 def trained_baseline_epochs(folder: RunFolder, name: str) -> int | None:
     """The epochs the `name` baseline of the run in `folder` trained (None: not trained)."""
     layout = RunFolder(folder.layout.baseline(name)).model(BASELINES[name].model)
-    return trained_epochs(layout.metrics_csv) if layout.metrics_csv.is_file() else None
+    return trained_epochs(layout.metrics_csv)
 
 
 def train_baseline(

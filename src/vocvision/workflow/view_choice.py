@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..inference.view_budget import Views, affordable_views, cheaper_views
+from ..inference.view_budget import Views, affordable_views
 from ..runfolder import RunFolder, RunInfo
-from .run_models import TrainedModels, make_task
+from .run_models import TrainedModels
 
 TIMED_IMAGES = 4  # enough to average out image sizes; one more runs first, untimed
 
@@ -64,11 +64,9 @@ def fit_views(
     seconds: float,
 ) -> tuple[RunInfo, ViewChoice]:
     """The run with the richest views that predict `images` images within `seconds`, timed
-    on `pixels` (some of them); run.json is rewritten when they change."""
+    on `pixels` (some of them, at least one); run.json is rewritten when they change."""
     configured = Views.of(info.config.segmenter)
-    forward_s, crf_s = 0.0, 0.0
-    if len(cheaper_views(configured)) > 1 and len(pixels):
-        forward_s, crf_s = time_views(models, pixels)
+    forward_s, crf_s = time_views(models, pixels)  # also what the note's estimate rests on
     chosen = affordable_views(configured, images, seconds, forward_s, crf_s)
     choice = ViewChoice(
         configured,
@@ -85,11 +83,3 @@ def fit_views(
     info = dataclasses.replace(info, config=dataclasses.replace(info.config, segmenter=segmenter))
     folder.write_info(info)
     return info, choice
-
-
-def with_views(models: TrainedModels, info: RunInfo) -> TrainedModels:
-    """`models` whose segmenter predicts with `info`'s views (a new task)."""
-    if models.segmenter is None:
-        return models
-    task = make_task(info, "segmenter")
-    return dataclasses.replace(models, segmenter=dataclasses.replace(models.segmenter, task=task))
