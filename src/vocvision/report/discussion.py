@@ -194,9 +194,9 @@ def _inference(e: Evaluation) -> str | None:
     text = ", ".join(f"{name} {views[name]['kaggle_dice']:.3f}" for name in names)
     return (
         f"Prediction at test time: Kaggle segmentation Dice {text} on the {e.split}. "
-        "Averaging mirrored and rescaled views cancels part of the model's variance; the dense "
-        "CRF (Kraehenbuehl & Koltun 2011) pulls region borders to colour edges. Which view "
-        "helps is read from the numbers above, not assumed."
+        "Averaging the mirrored or rescaled image's predictions cancels part of the model's "
+        "variance; the dense CRF (Kraehenbuehl & Koltun 2011) pulls region borders to colour "
+        "edges. Which view helps is read from the numbers above, not assumed."
     )
 
 

@@ -135,7 +135,7 @@ def segmentation_improvements(e: Evaluation, training: dict) -> list[Section]:
 
 def _encoder_alone(e: Evaluation, backbone: str) -> list[Section]:
     """The U-Net over the pretrained encoder against the same U-Net from scratch: one
-    recipe and time share, the encoder's starting weights the only difference."""
+    recipe and epoch count, the encoder's starting weights the only difference."""
     pretrained, scratch = e.baselines.get("unet_pretrained"), e.baselines.get("segmenter")
     if not (pretrained and scratch):
         return []
@@ -148,9 +148,9 @@ def _encoder_alone(e: Evaluation, backbone: str) -> list[Section]:
         e.comparisons.get("segmenter_encoder"),
     )
     same = (
-        "Both U-Nets share the decoder, input size, learning rate, loss and epoch count (the "
-        "one over the pretrained encoder trains as many epochs as the one from scratch did in "
-        "its time share); only the encoder's starting weights differ (ImageNet or random)."
+        "Both U-Nets share the decoder, input size, learning rate, loss and planned epochs (the "
+        "one over the pretrained encoder plans as many as the one from scratch trained in its "
+        "time share); only the encoder's starting weights differ (ImageNet or random)."
     )
     section = comparison_section(
         f"a pretrained {backbone} encoder", "random weights (U-Net)", block

@@ -152,8 +152,8 @@ def segmentation_section(folder: RunFolder, info: RunInfo, evaluation: Evaluatio
         model.add(
             Paragraph(
                 "Beside it the same U-Net over the pretrained encoder, with the same recipe "
-                "and time share: the two differ in the encoder's starting weights alone, so "
-                "their gap is the pretrained encoder's effect."
+                "and at most as many epochs: the two differ in the encoder's starting weights "
+                "alone, so their gap is the pretrained encoder's effect."
             ),
             *_figures(folder, evaluation, "baseline_unet_pretrained_curves"),
         )
